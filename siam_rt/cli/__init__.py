@@ -17,7 +17,13 @@ from siam_rt import __version__
 from siam_rt.errors import SiamError
 
 #: Command modules, in `siam-rt --help` order. Each command arrives with its issue: no placeholders.
-COMMANDS: tuple[str, ...] = ("siam_rt.cli.devices",)
+COMMANDS: tuple[str, ...] = (
+    "siam_rt.cli.data",
+    "siam_rt.cli.train",
+    "siam_rt.cli.export",
+    "siam_rt.cli.evaluate",
+    "siam_rt.cli.devices",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

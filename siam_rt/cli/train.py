@@ -1,0 +1,39 @@
+"""`siam-rt train`: train a SIAM model on a MusicNet-layout folder (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from siam_rt.cli.common import add_out_option
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `siam-rt train`."""
+    p = subparsers.add_parser("train", help="train the model (needs the train extra: torch)",
+                              description="Train SIAM on train_data/ + train_labels/ of DIR. Re-running the same "
+                              "command resumes from OUT/checkpoint.safetensors. Runs under torchrun for DDP.")
+    p.add_argument("--data", type=Path, required=True, help="corpus folder (MusicNet layout)")
+    add_out_option(p, "run folder: checkpoints, log, loss curves", default="runs/default")
+    p.add_argument("--steps", type=int, default=20000, help="total optimiser steps (default 20000)")
+    p.add_argument("--batch", type=int, default=8, help="segments per step (default 8)")
+    p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default 5e-4)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from siam_rt.cli.common import require_torch
+
+    require_torch()
+    from siam_rt.train.loop import TrainSettings, train
+
+    path = train(TrainSettings(data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+                               seed=args.seed, minutes=args.minutes, threads=args.threads,
+                               checkpoint_every=args.checkpoint_every))
+    print(f"model weights: {path}")
+    return 0

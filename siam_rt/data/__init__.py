@@ -1,0 +1,1 @@
+"""Training data: MusicNet-layout corpora, their labels, and the FluidSynth corpus builder."""

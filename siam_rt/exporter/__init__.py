@@ -1,0 +1,1 @@
+"""Export of a trained checkpoint to ONNX files and a manifest (training side: needs torch)."""

@@ -1,0 +1,140 @@
+"""The per-event decoder: a physics-inspired synthesiser of one event, conditioned on the context (timbre).
+
+An event vector sets which pitches sound (a pitch head read from the vector alone, so pitch does not depend on
+the preset) with a fine detune each; the context modulates everything else by FiLM: harmonic profile, decay
+times of each partial, inharmonicity, attack, and the noise excitation's envelope and filter. The resonance is a
+bank of exponentially damped sinusoids at continuous frequencies (modal synthesis), evaluated frame by frame with
+one small matrix product, so the graph has no FFT and no bin-quantised pitch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from siam_rt.model.buffers import noise, phases
+from siam_rt.model.config import ModelConfig
+
+
+class FiLMLayer(nn.Module):
+    """Linear -> scale and shift from the context -> leaky ReLU."""
+
+    def __init__(self, d_in: int, d_out: int, d_ctx: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(d_in, d_out)
+        self.film = nn.Linear(d_ctx, 2 * d_out)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.film(ctx).chunk(2, dim=-1)
+        return F.leaky_relu(self.lin(x) * (1 + gamma) + beta, 0.2)
+
+
+class EventDecoder(nn.Module):
+    """Event vectors [B,D] and context [B,C] -> unit-L2 event audio [B, event_len]."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        h, a, nh = cfg.hidden, cfg.voices, cfg.harmonics
+        self.pitch = nn.Sequential(nn.Linear(cfg.event_dim, h), nn.LeakyReLU(0.2), nn.Linear(h, h),
+                                   nn.LeakyReLU(0.2), nn.Linear(h, 2 * cfg.n_pitches))
+        self.body = nn.ModuleList([FiLMLayer(cfg.event_dim + 1, h, cfg.context_dim),
+                                   FiLMLayer(h, h, cfg.context_dim)])
+        # per voice: harmonic profile, log decay per harmonic, attack, excitation gain
+        self.voice_head = nn.Linear(h, nh + nh)
+        self.event_head = nn.Linear(h, cfg.fir_taps + 4)  # fir, noise gain, noise decay, attack, inharmonicity
+        n = cfg.excitation_len
+        buf = noise(n + cfg.fir_taps, cfg.seed)
+        toeplitz = np.stack([buf[cfg.fir_taps - j: cfg.fir_taps - j + n] for j in range(cfg.fir_taps)], axis=1)
+        self.register_buffer("noise_taps", torch.from_numpy(toeplitz), persistent=False)  # [n, taps]
+        self.register_buffer("phase0", torch.from_numpy(phases(a, nh, cfg.seed)).reshape(-1), persistent=False)
+        self.register_buffer("harmonic_numbers", torch.arange(1, nh + 1, dtype=torch.float32), persistent=False)
+        self.register_buffer("n_hop", torch.arange(cfg.hop, dtype=torch.float32), persistent=False)
+        self.register_buffer("frame_starts", torch.arange(cfg.event_len // cfg.hop, dtype=torch.float32) * cfg.hop,
+                             persistent=False)
+        # float64 constants of the frequency path (a Python float would be exported as float32)
+        consts = [2 * math.pi * 440.0 / cfg.sample_rate, math.log(2.0) / 12.0, 69.0 - cfg.low_pitch, 2 * math.pi]
+        self.register_buffer("consts64", torch.tensor(consts, dtype=torch.float64), persistent=False)
+        self.register_buffer("t_exc", torch.arange(n, dtype=torch.float32) / cfg.sample_rate, persistent=False)
+
+    def forward(self, vectors: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return self.synthesise(vectors, context)[0]
+
+    def synthesise(self, vectors: torch.Tensor, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unit-norm audio [B,N] and the pitch logits [B,P] (for the pitch loss)."""
+        cfg = self.cfg
+        b = vectors.shape[0]
+        context = context.expand(b, -1) if context.dim() == 2 else context.unsqueeze(0).expand(b, -1)
+        logits, raw_detune = self.pitch(vectors).chunk(2, dim=-1)
+        act = torch.sigmoid(logits)
+        weight, idx = torch.topk(act, cfg.voices, dim=1)  # [B,A]
+        # the frequency path runs in float64: a few ulps of difference between engines in a float32 frequency
+        # grow over 32768 samples into audible phase differences (and failed parity between torch and ONNX)
+        c = self.consts64
+        semis = idx.double() - c[2] + 0.5 * torch.tanh(torch.gather(raw_detune, 1, idx).double())  # re A4
+        w0 = c[0] * torch.exp(semis * c[1])  # [B,A] fundamental in rad/sample, float64
+
+        hid = torch.cat([vectors, ((semis[:, :1].float() + 5.0) / 24.0)], dim=-1)  # register re E4
+        for layer in self.body:
+            hid = layer(hid, context)
+        vh = self.voice_head(hid)
+        eh = self.event_head(hid)
+        nh = cfg.harmonics
+        profile_logits, decay_logits = vh[:, :nh], vh[:, nh:]
+        fir = eh[:, : cfg.fir_taps]
+        noise_gain, noise_decay, attack, inharm = eh[:, cfg.fir_taps:].unbind(dim=-1)
+
+        # partial frequencies with a small stiffness inharmonicity (piano-like), [B,A,H]
+        k = self.harmonic_numbers
+        k64 = k.double()
+        stretch = 1 + 1e-4 * F.softplus(inharm - 3.0).double()[:, None] * k64 * k64  # [B,H]
+        omega = w0[:, :, None] * k64[None, None, :] * torch.sqrt(stretch)[:, None, :]  # [B,A,H] float64
+        f32 = omega.float() * (cfg.sample_rate / (2 * math.pi))  # Hz
+        nyquist = cfg.sample_rate / 2
+        audible = torch.sigmoid((0.95 * nyquist - f32) / 200.0)
+        amps = F.softplus(profile_logits)[:, None, :] * weight[:, :, None] * audible  # [B,A,H]
+        # decay rate in nepers/second; high partials and high registers decay faster
+        rates = torch.exp(decay_logits[:, None, :] + 0.5 * torch.log(f32 / 440.0 + 1e-3)).clamp(0.05, 200.0)
+        omega = omega.reshape(b, -1)  # [B,S] rad/sample, float64
+        rho = (rates / cfg.sample_rate).reshape(b, -1)  # [B,S] nepers/sample
+        amps = amps.reshape(b, -1)
+        res = self._damped_sinusoids(omega, rho, amps)  # [B,N]
+
+        # attack: a short rise (0.5-25 ms) so onsets neither click nor smear
+        tau = 0.0005 + 0.025 * torch.sigmoid(attack)
+        n_att = cfg.excitation_len
+        rise = 1 - torch.exp(-self.t_exc[None, :] / tau[:, None])  # [B,n]
+        res = torch.cat([res[:, :n_att] * rise, res[:, n_att:]], dim=1)
+
+        # excitation: fixed noise through a learned FIR, with a learned decaying envelope
+        exc = (fir @ self.noise_taps.T) / math.sqrt(cfg.fir_taps)  # [B,n]
+        env = torch.exp(-self.t_exc[None, :] * (20.0 + 300.0 * torch.sigmoid(noise_decay))[:, None])
+        exc = exc * env * (0.3 * F.softplus(noise_gain - 1.0))[:, None] * res[:, :n_att].norm(dim=1, keepdim=True)
+        out = res + F.pad(exc, (0, cfg.event_len - n_att))
+        return out / (out.norm(dim=1, keepdim=True) + 1e-8), logits
+
+    def _damped_sinusoids(self, omega: torch.Tensor, rho: torch.Tensor, amps: torch.Tensor) -> torch.Tensor:
+        """sum_s amps_s exp(-rho_s t) cos(omega_s t + phase0_s), t = 0..N-1, as frames x (coefficients @ basis).
+
+        Phases are wrapped in float64: a float32 frequency error of one ulp grows over 32768 samples into a
+        phase error that would make torch and ONNX Runtime disagree."""
+        b = omega.shape[0]
+        w = omega  # float64
+        n = self.n_hop.double()  # [hop]
+        frame_idx = (self.frame_starts / self.cfg.hop).double()  # [F]
+        dec_n = torch.exp(-rho[:, :, None] * self.n_hop)
+        two_pi = self.consts64[3]
+        rot = torch.remainder(w[:, :, None] * n, two_pi).float()
+        basis = torch.cat([dec_n * torch.cos(rot), -dec_n * torch.sin(rot)], 1)  # [B,2S,hop]
+        step = torch.remainder(w * self.cfg.hop, two_pi)  # phase advance per frame
+        theta = step[:, None, :] * frame_idx[None, :, None] + self.phase0.double()[None, None, :]
+        theta = torch.remainder(theta, two_pi).float()
+        mag = amps[:, None, :] * torch.exp(-rho[:, None, :] * self.frame_starts[None, :, None])
+        coef = torch.cat([mag * torch.cos(theta), mag * torch.sin(theta)], dim=2)  # [B,F,2S]
+        return torch.bmm(coef, basis).reshape(b, -1)

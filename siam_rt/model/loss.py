@@ -1,0 +1,50 @@
+"""Training losses: multi-resolution magnitude STFT against the sum of per-event magnitudes, and friends."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+RESOLUTIONS = (256, 1024)
+
+
+def _mag(x: torch.Tensor, n_fft: int) -> torch.Tensor:
+    win = torch.hann_window(n_fft, device=x.device)
+    return torch.stft(x, n_fft, n_fft // 2, window=win, return_complex=True).abs()
+
+
+def spectral_loss(target: torch.Tensor, events: torch.Tensor, batch_index: torch.Tensor,
+                  resolutions: tuple[int, ...] = RESOLUTIONS) -> torch.Tensor:
+    """L1 between |STFT(target)| and sum_k |STFT(event_k)|, linear and log, at several resolutions.
+
+    Summing magnitudes (not audio) means events cannot cancel each other by phase, and overlap costs, which
+    keeps events sparse and separate. target [B,N]; events [E,N] belong to segments ``batch_index`` [E].
+    """
+    total = target.new_zeros(())
+    for n_fft in resolutions:
+        t = _mag(target, n_fft)
+        e = t.new_zeros(t.shape).index_add(0, batch_index, _mag(events, n_fft))
+        scale = t.mean(dim=(-2, -1), keepdim=True) + 1e-5
+        total = total + (t - e).abs().div(scale).mean()
+        total = total + (torch.log(t + 1e-4) - torch.log(e + 1e-4)).abs().mean()
+    return total / len(resolutions)
+
+
+def onset_loss(switch_logits: torch.Tensor, onset_target: torch.Tensor) -> torch.Tensor:
+    """The switch is supervised by labelled note onsets (per frame, 0/1), weighted for their sparsity."""
+    return F.binary_cross_entropy_with_logits(switch_logits, onset_target, pos_weight=torch.tensor(4.0))
+
+
+def pitch_loss(pitch_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Pitch activations of each event against the pitches labelled at its onset; notes still sounding from
+    before are left free (weight 0), so an event may re-excite them."""
+    loss = F.binary_cross_entropy_with_logits(pitch_logits, target, weight=weight, reduction="sum",
+                                              pos_weight=torch.tensor(3.0))
+    return loss / max(pitch_logits.shape[0], 1)  # per event, summed over pitches: the few notes count
+
+
+def spread_loss(switch_logits: torch.Tensor) -> torch.Tensor:
+    """The seed's frame-spreading term: the negative entropy of the switch over frames, so that events do not
+    pile onto a few frames."""
+    p = torch.softmax(switch_logits, dim=1)
+    return (p * torch.log(p + 1e-8)).sum(dim=1).mean() / torch.log(torch.tensor(float(p.shape[1])))

@@ -1,0 +1,1 @@
+"""Training: segment sampling with label targets, the training loop, logs and checkpoints."""

@@ -1,0 +1,198 @@
+"""The training loop: resumable, seeded, logged to JSONL and a PNG of the loss curves; DDP under torchrun."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from siam_rt.data.corpus import work_list
+from siam_rt.data.musicnet import load_split
+from siam_rt.model.checkpoint import read_metadata, save_model
+from siam_rt.model.config import ModelConfig
+from siam_rt.model.loss import onset_loss, pitch_loss, spectral_loss, spread_loss
+from siam_rt.model.siam import SIAM
+from siam_rt.train.segments import Batch, SegmentSampler
+
+WEIGHTS = {"spectral": 1.0, "onset": 1.0, "pitch": 0.2, "spread": 0.01}
+
+
+@dataclass
+class TrainSettings:
+    """What a run needs beyond the model config."""
+
+    data: Path
+    out: Path
+    steps: int = 20000
+    batch: int = 8
+    lr: float = 5e-4
+    seed: int = 0
+    minutes: float | None = None  # stop (with a checkpoint) after this much wall time in this invocation
+    checkpoint_every: int = 200
+    log_every: int = 10
+    threads: int | None = None
+
+
+def losses(model: SIAM, batch: Batch, device: torch.device) -> dict[str, torch.Tensor]:
+    """All loss terms for one batch; the events sit on the labelled onset frames (teacher forcing)."""
+    t = {k: torch.from_numpy(v).to(device) for k, v in vars(batch).items()}
+    out = model(t["audio"], t["frames"], t["mask"])
+    parts = {
+        "spectral": spectral_loss(t["audio"], out["events"], out["batch_index"]),
+        "onset": onset_loss(out["switch_logits"], t["onsets"]),
+        "pitch": pitch_loss(out["pitch_logits"], t["pitch_target"][out["batch_index"], out["slot"]],
+                            t["pitch_weight"][out["batch_index"], out["slot"]]),
+        "spread": spread_loss(out["switch_logits"]),
+    }
+    parts["total"] = sum(WEIGHTS[k] * v for k, v in parts.items())
+    return parts
+
+
+def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
+    """Train (or resume) a model in ``s.out``; returns the path of the final model weights."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    rank, world = _ddp_setup()
+    device = torch.device("cuda", rank % max(torch.cuda.device_count(), 1)) if torch.cuda.is_available() \
+        else torch.device("cpu")
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    s.out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = s.out / "checkpoint.safetensors"
+    step, elapsed_before, sampler_state = 0, 0.0, None
+    if ckpt_path.is_file():
+        meta = read_metadata(ckpt_path)
+        cfg = ModelConfig.from_dict(json.loads(meta["config"]))
+        step, elapsed_before = int(meta["step"]), float(meta["elapsed_s"])
+        sampler_state = json.loads(meta["sampler"])
+    cfg = cfg or ModelConfig()
+    torch.manual_seed(s.seed)
+    model = SIAM(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=s.lr, betas=(0.9, 0.99))
+    if sampler_state is not None:
+        _load_checkpoint(ckpt_path, model, opt)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else None
+
+    heldout = set(w.replace("/", "_") for w in work_list("heldout.txt"))
+    recs = [r for r in load_split(s.data, "train", cfg.sample_rate) if r.name.split("__")[0] not in heldout]
+    sampler = SegmentSampler(recs, cfg, seed=s.seed * 1000 + rank)
+    if sampler_state is not None:
+        sampler.rng.bit_generator.state = sampler_state[rank % len(sampler_state)] \
+            if isinstance(sampler_state, list) else sampler_state
+
+    log = (s.out / "train_log.jsonl").open("a") if rank == 0 else None
+    start = time.time()
+    stop_at = start + 60 * s.minutes if s.minutes else math.inf
+    window: list[float] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=rank != 0) as progress:
+        task = progress.add_task("training", total=s.steps, completed=step, info="")
+        while step < s.steps and time.time() < stop_at:
+            t0 = time.time()
+            batch = sampler.batch(s.batch)
+            parts = losses(_DDPView(net) if world > 1 else model, batch, device)
+            opt.zero_grad(set_to_none=True)
+            parts["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            window.append(time.time() - t0)
+            if rank == 0 and (step % s.log_every == 0 or step == 1):
+                eps = s.batch * world * len(window) / sum(window)
+                window.clear()
+                rec = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "step": step,
+                       "elapsed_s": round(elapsed_before + time.time() - start, 1), "examples_per_s": round(eps, 2),
+                       **{k: round(float(v), 5) for k, v in parts.items()}}
+                log.write(json.dumps(rec) + "\n")
+                log.flush()
+                progress.update(task, completed=step,
+                                info=f"loss {rec['total']:.3f} spec {rec['spectral']:.3f} {eps:.1f} ex/s")
+            if rank == 0 and step % s.checkpoint_every == 0:
+                _save_checkpoint(ckpt_path, model, opt, step, elapsed_before + time.time() - start, sampler)
+    if rank == 0:
+        _save_checkpoint(ckpt_path, model, opt, step, elapsed_before + time.time() - start, sampler)
+        save_model(s.out / "model.safetensors", model, {"step": str(step)})
+        plot_losses(s.out / "train_log.jsonl", s.out / "loss.png")
+        log.close()
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return s.out / "model.safetensors"
+
+
+class _DDPView:
+    """Calls the DDP wrapper for the forward (so gradients sync) while exposing the model's attributes."""
+
+    def __init__(self, ddp: torch.nn.parallel.DistributedDataParallel) -> None:
+        self._ddp = ddp
+
+    def __call__(self, *args, **kwargs):
+        return self._ddp(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._ddp.module, name)
+
+
+def _ddp_setup() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = torch.distributed.get_rank() if world > 1 else 0
+    return rank, world
+
+
+def _save_checkpoint(path: Path, model: SIAM, opt: torch.optim.Optimizer, step: int, elapsed: float,
+                     sampler: SegmentSampler) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    names = {id(p): n for n, p in model.named_parameters()}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, val in opt.state.get(p, {}).items():
+                if torch.is_tensor(val):
+                    tensors[f"optim.{names[id(p)]}.{key}"] = val.detach().cpu().reshape(val.shape).contiguous()
+    meta = {"config": json.dumps(model.cfg.to_dict()), "step": str(step), "elapsed_s": f"{elapsed:.1f}",
+            "sampler": json.dumps(sampler.rng.bit_generator.state)}
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, model: SIAM, opt: torch.optim.Optimizer) -> None:
+    tensors = load_file(str(path))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    by_name = dict(model.named_parameters())
+    for key, val in tensors.items():
+        if key.startswith("optim."):
+            pname, field = key[6:].rsplit(".", 1)
+            opt.state[by_name[pname]][field] = val.to(by_name[pname].device)
+
+
+def plot_losses(log_path: Path, png: Path) -> None:
+    """Draw the loss curves of a JSONL log to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    steps = np.array([r["step"] for r in rows])
+    for key in ("total", "spectral", "onset", "pitch"):
+        ax.plot(steps, [r[key] for r in rows], label=key, lw=1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)

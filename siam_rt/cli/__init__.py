@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "siam_rt.cli.train",
     "siam_rt.cli.export",
     "siam_rt.cli.evaluate",
+    "siam_rt.cli.preset",
     "siam_rt.cli.devices",
 )
 

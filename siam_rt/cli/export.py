@@ -17,7 +17,8 @@ def add_parser(subparsers: Any) -> None:
                               "manifest.json; every file is reloaded in ONNX Runtime and checked against torch.")
     p.add_argument("--checkpoint", type=Path, required=True, help="model weights (.safetensors)")
     add_out_option(p, "output folder", default="export")
-    p.add_argument("--note-map", type=Path, default=None, help="note map (.npz) to ship with the model")
+    p.add_argument("--notes-data", type=Path, default=None,
+                   help="corpus folder whose isolated notes fit the note map shipped with the model")
     p.set_defaults(func=run)
 
 
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     require_torch()
     from siam_rt.exporter.onnx_export import export_model
 
-    manifest = export_model(args.checkpoint, args.out, args.note_map)
+    manifest = export_model(args.checkpoint, args.out, args.notes_data)
     print(f"exported model {manifest['model_id'][:12]} to {args.out}")
     print("parity with torch:", json.dumps(manifest["parity"]))
     return 0

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from siam_rt.model.checkpoint import load_model, model_id, read_metadata
+from siam_rt.model.checkpoint import load_model, model_id, read_metadata, save_model
 from siam_rt.model.siam import SIAM
 from siam_rt.runtime.manifest import MANIFEST, SCHEMA_VERSION
 
@@ -63,8 +63,9 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
     prog.save(str(path))
 
 
-def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, note_map: Path | None = None) -> dict:
-    """Write decoder.onnx, room.onnx, encoder.onnx, model.safetensors and manifest.json into ``out``.
+def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_data: Path | None = None) -> dict:
+    """Write decoder.onnx, room.onnx, encoder.onnx, model.safetensors and manifest.json into ``out``; with
+    ``notes_data`` (a corpus with isolated notes), also the note map fitted for this model.
 
     The folder is assembled in a temporary folder and moved into place, so a failed export leaves nothing.
     """
@@ -86,9 +87,15 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, note_map
                     {"context": None})
             _export(_Encoder(model), (torch.randn(2, cfg.segment),), tmp / "encoder.onnx", ["audio"],
                     ["frames", "mask", "amplitudes", "vectors", "context"], {"audio": {0: batch}})
-        shutil.copyfile(checkpoint, tmp / "model.safetensors")
-        if note_map is not None:
-            shutil.copyfile(note_map, tmp / "note_map.npz")
+        save_model(tmp / "model.safetensors", model, {k: v for k, v in read_metadata(checkpoint).items()
+                                                        if k == "step"})
+        if notes_data is not None:
+            from siam_rt.data.musicnet import load_split
+            from siam_rt.notes.fit import fit_note_map
+
+            recs = [r for r in load_split(notes_data, "train", cfg.sample_rate, names=None)
+                    if r.name.startswith("notes__")]
+            fit_note_map(model, mid, recs).save(tmp / "note_map.npz")
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "model_id": mid,

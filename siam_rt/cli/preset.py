@@ -1,0 +1,90 @@
+"""`siam-rt preset list|extract`: the timbre presets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from siam_rt.cli.common import add_group, add_model_option, add_out_option
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `siam-rt preset list` and `siam-rt preset extract`."""
+    group = add_group(subparsers, "preset", "timbre presets")
+    p = group.add_parser("list", help="the presets with their descriptions")
+    p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    p.set_defaults(func=run_list)
+    p = group.add_parser("extract", help="a preset from any recording, or rebuild presets after a retrain",
+                         description="Encode a recording and keep its context as a timbre preset; with "
+                         "--adjust-notes, also a note-map adjustment from the recording's pitch-tracked events. "
+                         "--rebuild PRESET.json... re-derives presets from their recorded source for the current "
+                         "model; --rebuild-shipped makes every shipped preset again.")
+    p.add_argument("audio", type=Path, nargs="?", help="recording (wav, flac, ogg, mp3)")
+    p.add_argument("--name", help="preset name (the file name too)")
+    p.add_argument("--description", default="", help="one line on the timbre")
+    p.add_argument("--adjust-notes", action="store_true", help="add a note-map adjustment from the recording")
+    p.add_argument("--rebuild", type=Path, nargs="+", default=None, metavar="PRESET", help="preset files to rebuild")
+    p.add_argument("--rebuild-shipped", action="store_true", help="rebuild all shipped presets into --presets")
+    p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    add_model_option(p)
+    add_out_option(p, "output preset file (default: PRESETS/NAME.json)")
+    p.set_defaults(func=run_extract)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from siam_rt.timbre.bank import load_bank
+
+    bank = load_bank(args.presets)
+    table = Table(title=f"presets ({bank.path.parent})")
+    for col in ("name", "description", "release", "re-excite", "used for"):
+        table.add_column(col)
+    for name, preset in sorted(bank.presets.items()):
+        uses = [f"program {p}" for p, n in sorted(bank.programs.items()) if n == name]
+        uses += [f"{f} family" for f, n in bank.families.items() if n == name]
+        if name == bank.default:
+            uses.insert(0, "default")
+        table.add_row(name, preset.description, f"{preset.engine.release_s:.2f} s", f"{preset.engine.reexcite_s:.2f} s",
+                      ", ".join(uses[:4]) + (" ..." if len(uses) > 4 else ""))
+    Console().print(table)
+    return 0
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    from siam_rt.errors import SiamError
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.resources import presets_dir
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.extract import extract_preset
+    from siam_rt.timbre.preset import load_preset
+    from siam_rt.timbre.shipped import build_shipped, rebuild
+
+    model = OnnxModel(args.model, threads=2)
+    folder = args.presets or presets_dir()
+    note_path = Path(model.manifest.folder) / "note_map.npz"
+    note_map = NoteMap.load(note_path, model.model_id) if note_path.is_file() else None
+    if args.rebuild_shipped:
+        for preset in build_shipped(folder, model, note_map):
+            print(f"rebuilt {preset.name}")
+        return 0
+    if args.rebuild:
+        for path in args.rebuild:
+            old = load_preset(path)  # any model id: that is the point of a rebuild
+            new = rebuild(old.source, old.name, old.description, old.engine, model,
+                          note_map if old.note_offset is not None else None)
+            new.save(path)
+            print(f"rebuilt {path} for model {model.model_id[:12]}")
+        return 0
+    if args.audio is None or not args.name:
+        raise SiamError("preset extract needs AUDIO and --name (or --rebuild PRESET.json)")
+    if args.adjust_notes and note_map is None:
+        raise SiamError(f"{note_path}: the model has no note map to adjust")
+    preset = extract_preset(model, args.audio, args.name, args.description or f"extracted from {args.audio.name}",
+                            note_map=note_map if args.adjust_notes else None)
+    out = args.out or folder / f"{args.name}.json"
+    preset.save(out)
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,87 @@
+"""Fitting the note map from labelled isolated notes (training side: needs torch).
+
+Each isolated note of the corpus is encoded with its event read at the labelled onset; the vectors of one
+(pitch, velocity layer) are averaged over instruments (centre) with their standard deviation (spread). Then each
+centre is nudged, through the frozen pitch head, until the decoder's strongest pitch is that note, staying near
+the encoded centre: the decoder is known to play the vector at the right pitch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from siam_rt.data.instruments import VELOCITIES
+from siam_rt.data.musicnet import Recording
+from siam_rt.model.siam import SIAM
+from siam_rt.notes.note_map import HIGH, LOW, NoteMap
+
+SPACING = 1.2  # seconds between isolated notes (siam_rt.data.corpus.isolated_notes_midi)
+
+
+def encoded_notes(model: SIAM, recordings: list[Recording], lead: int = 2048) -> dict[tuple[int, int], list]:
+    """Event vectors at each labelled onset of isolated-note recordings, keyed by (pitch, layer)."""
+    cfg = model.cfg
+    out: dict[tuple[int, int], list] = {}
+    for rec in recordings:
+        chunks, keys = [], []
+        for i, (onset, pitch) in enumerate(rec.onsets()):
+            start = max(int(onset) - lead, 0)
+            seg = rec.audio[start: start + cfg.segment]
+            seg = np.pad(seg, (0, cfg.segment - len(seg)))
+            peak = np.abs(seg).max()
+            if peak < 1e-4 or not LOW <= pitch <= HIGH:
+                continue
+            chunks.append((seg / peak, round((onset - start) / cfg.hop)))
+            layer = i % len(VELOCITIES)  # notes were rendered pitch by pitch, each at every velocity in turn
+            keys.append((int(pitch), layer))
+        for b in range(0, len(chunks), 32):
+            part = chunks[b: b + 32]
+            audio = torch.from_numpy(np.stack([c for c, _ in part]).astype(np.float32))
+            frames = torch.tensor([[f] for _, f in part])
+            with torch.no_grad():
+                enc = model.encode(audio, frames, torch.ones(len(part), 1))
+            for key, vec in zip(keys[b: b + 32], enc["vectors"][:, 0].numpy(), strict=True):
+                out.setdefault(key, []).append(vec)
+    return out
+
+
+def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps: int = 300) -> NoteMap:
+    """The note map of a model from isolated-note recordings (see module docstring)."""
+    cfg = model.cfg
+    vecs = encoded_notes(model, recordings)
+    layers = len(VELOCITIES)
+    centre = np.zeros((HIGH - LOW + 1, layers, cfg.event_dim), np.float32)
+    spread = np.zeros_like(centre)
+    for p in range(LOW, HIGH + 1):
+        for layer in range(layers):
+            found = vecs.get((p, layer))
+            if not found:  # borrow the nearest pitch that was played at this layer
+                near = min((k for k in vecs if k[1] == layer), key=lambda k: abs(k[0] - p))
+                found = vecs[near]
+            arr = np.stack(found)
+            centre[p - LOW, layer] = arr.mean(axis=0)
+            spread[p - LOW, layer] = arr.std(axis=0) if len(arr) > 1 else 0.1
+    refined = refine_pitch(model, centre, steps)
+    return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
+
+
+def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: float = 4.0) -> np.ndarray:
+    """Nudge each vector until the pitch head's strongest pitch is its own note, by a margin in logits."""
+    p_idx = torch.arange(HIGH - LOW + 1)[:, None].expand(-1, centre.shape[1]).reshape(-1) + (LOW - model.cfg.low_pitch)
+    start = torch.from_numpy(centre.reshape(-1, centre.shape[-1]))
+    v = start.clone().requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=0.05)
+    head = model.decoder.pitch
+    for p in head.parameters():
+        p.requires_grad_(False)
+    for _ in range(steps):
+        logits = head(v)[:, : model.cfg.n_pitches]
+        own = logits.gather(1, p_idx[:, None])[:, 0]
+        others = logits.scatter(1, p_idx[:, None], -1e9)
+        loss = torch.relu(others.max(dim=1).values + margin - own).mean() + torch.relu(margin - own).mean() \
+            + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return v.detach().numpy().reshape(centre.shape).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Timbres: context presets, the GM bank that maps programs to them, and preset extraction from recordings."""

@@ -1,0 +1,93 @@
+"""The bank: GM programs -> presets (with a fallback per GM family), the default preset, and channel 10."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from siam_rt.errors import SiamError
+from siam_rt.timbre.preset import Preset, load_preset
+
+SCHEMA_VERSION = 1
+#: The 16 GM families, eight programs each.
+FAMILIES = ("piano", "chromatic percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass", "reed",
+            "pipe", "synth lead", "synth pad", "synth effects", "ethnic", "percussive", "sound effects")
+DRUM_CHANNEL = 9  # channel 10, counted from 1
+
+
+@dataclass
+class Bank:
+    """Which preset plays which GM program; all presets loaded and validated."""
+
+    presets: dict[str, Preset]
+    default: str
+    programs: dict[int, str]
+    families: dict[str, str]
+    drums: str | None  # the preset channel 10 plays, or None: channel 10 is silent
+    path: Path | None = None
+
+    def for_program(self, program: int) -> Preset:
+        """The preset of a GM program (0-127): its own entry, else its family's, else the default."""
+        name = self.programs.get(program) or self.families.get(FAMILIES[program // 8]) or self.default
+        return self.presets[name]
+
+    def get(self, name: str) -> Preset:
+        """A preset by name, or an error listing the names there are."""
+        try:
+            return self.presets[name]
+        except KeyError:
+            raise SiamError(f"no preset named {name!r}; presets: {', '.join(sorted(self.presets))}") from None
+
+    @property
+    def default_preset(self) -> Preset:
+        return self.presets[self.default]
+
+
+def load_bank(folder: str | Path | None = None, model_id: str | None = None) -> Bank:
+    """Load ``folder/bank.json`` (default: the shipped presets) and every preset it points at."""
+    if folder is None:
+        from siam_rt.resources import presets_dir
+
+        folder = presets_dir()
+    folder = Path(folder)
+    path = folder / "bank.json"
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SiamError(f"{path}: no bank file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SiamError(f"{path}: malformed JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+        raise SiamError(f"{path}: field 'schema_version' must be {SCHEMA_VERSION}")
+    presets = {p.stem: load_preset(p, model_id) for p in sorted(folder.glob("*.json")) if p.name != "bank.json"}
+    for p in presets.values():
+        if p.name != p.path.stem:
+            raise SiamError(f"{p.path}: field 'name' {p.name!r} differs from the file name {p.path.stem!r}")
+
+    def check(field: str, name: object) -> str:
+        if not isinstance(name, str) or name not in presets:
+            raise SiamError(f"{path}: field '{field}' points at a missing preset {name!r} "
+                            f"(there are: {', '.join(sorted(presets))})")
+        return name
+
+    default = check("default", raw.get("default"))
+    programs_raw = raw.get("programs", {})
+    families_raw = raw.get("families", {})
+    if not isinstance(programs_raw, dict) or not isinstance(families_raw, dict):
+        raise SiamError(f"{path}: fields 'programs' and 'families' must be objects")
+    programs = {}
+    for key, name in programs_raw.items():
+        if not key.isdigit() or not 0 <= int(key) <= 127:
+            raise SiamError(f"{path}: field 'programs' has key {key!r}, not a GM program 0-127")
+        programs[int(key)] = check(f"programs.{key}", name)
+    families = {}
+    for key, name in families_raw.items():
+        if key not in FAMILIES:
+            raise SiamError(f"{path}: field 'families' has unknown family {key!r}")
+        families[key] = check(f"families.{key}", name)
+    drums_raw = raw.get("drums", {"mode": "mute"})
+    if not isinstance(drums_raw, dict) or drums_raw.get("mode") not in ("mute", "preset"):
+        raise SiamError(f"{path}: field 'drums' must be {{'mode': 'mute'}} or {{'mode': 'preset', 'preset': NAME}}")
+    drums = check("drums.preset", drums_raw.get("preset")) if drums_raw["mode"] == "preset" else None
+    return Bank(presets, default, programs, families, drums, path)

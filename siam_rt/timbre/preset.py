@@ -1,0 +1,119 @@
+"""A context preset: one timbre (instrument and room) as a 16-d context vector plus engine defaults.
+
+Stored as ``presets/NAME.json`` with a schema version; validated on load, every problem naming file and field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from siam_rt.errors import SiamError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class EngineDefaults:
+    """How the engine plays a preset: output gain, note-off release, re-excitation of held notes, room mix."""
+
+    gain_db: float = 0.0
+    release_s: float = 0.25
+    reexcite_s: float = 0.6  # held notes get a new event this often (rounded to whole periods of the note)
+    reverb_mix: float | None = None  # None: the model's own wet level for this context
+
+
+@dataclass
+class Preset:
+    """One timbre."""
+
+    name: str
+    description: str
+    model_id: str
+    context: np.ndarray
+    source: dict = field(default_factory=dict)
+    engine: EngineDefaults = field(default_factory=EngineDefaults)
+    note_offset: np.ndarray | None = None  # optional note-map adjustment, added to every note's vector
+    path: Path | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "model_id": self.model_id,
+            "context": [round(float(x), 6) for x in self.context],
+            "source": self.source,
+            "engine": asdict(self.engine),
+            "note_offset": None if self.note_offset is None else [round(float(x), 6) for x in self.note_offset],
+        }
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write atomically (a temporary file renamed into place)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self.to_json(), fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+
+
+def _vector(path: Path, name: str, value: object, dim: int) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != dim:
+        n = len(value) if isinstance(value, list) else type(value).__name__
+        raise SiamError(f"{path}: field '{name}' must be a list of {dim} numbers, not {n}")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        raise SiamError(f"{path}: field '{name}' must hold numbers only")
+    arr = np.array(value, dtype=np.float32)
+    if not np.all(np.isfinite(arr)) or any(isinstance(x, float) and math.isnan(x) for x in value):
+        raise SiamError(f"{path}: field '{name}' holds NaN or infinity")
+    return arr
+
+
+def load_preset(path: str | os.PathLike, model_id: str | None = None, context_dim: int = 16) -> Preset:
+    """Read and validate a preset; with ``model_id``, it must have been extracted with that model."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SiamError(f"{path}: no such preset file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SiamError(f"{path}: malformed JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise SiamError(f"{path}: expected a JSON object")
+    if raw.get("schema_version") != SCHEMA_VERSION:
+        raise SiamError(f"{path}: field 'schema_version' is {raw.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+    for key in ("name", "description", "model_id"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise SiamError(f"{path}: field '{key}' must be a non-empty string")
+    context = _vector(path, "context", raw.get("context"), context_dim)
+    engine_raw = raw.get("engine", {})
+    if not isinstance(engine_raw, dict):
+        raise SiamError(f"{path}: field 'engine' must be an object")
+    known = set(EngineDefaults.__dataclass_fields__)
+    unknown = set(engine_raw) - known
+    if unknown:
+        raise SiamError(f"{path}: field 'engine' has unknown settings {', '.join(sorted(unknown))}")
+    for key, value in engine_raw.items():
+        if value is None and key == "reverb_mix":
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise SiamError(f"{path}: field 'engine.{key}' must be a finite number")
+    engine = EngineDefaults(**engine_raw)
+    if engine.release_s < 0 or engine.reexcite_s <= 0 or not (engine.reverb_mix is None or 0 <= engine.reverb_mix <= 1):
+        raise SiamError(f"{path}: field 'engine' out of range (release_s >= 0, reexcite_s > 0, reverb_mix 0..1)")
+    offset = raw.get("note_offset")
+    offset = None if offset is None else _vector(path, "note_offset", offset, context_dim)
+    preset = Preset(raw["name"], raw["description"], raw["model_id"], context, raw.get("source") or {}, engine,
+                    offset, path)
+    if model_id is not None and preset.model_id != model_id:
+        raise SiamError(f"{path}: field 'model_id' {preset.model_id[:12]} is not the model's {model_id[:12]}: the "
+                        f"preset was made with another model; run `siam-rt preset extract --rebuild {path}`")
+    return preset

@@ -1,0 +1,74 @@
+"""The shipped presets: each is extracted from a FluidSynth render of one chorale in one GM program and room,
+so that `siam-rt preset extract --rebuild` can make them again after a retrain changes the model id."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from siam_rt.errors import SiamError
+from siam_rt.notes.note_map import NoteMap
+from siam_rt.runtime.onnx_model import OnnxModel
+from siam_rt.timbre.extract import extract_preset
+from siam_rt.timbre.preset import EngineDefaults, Preset
+
+WORK = "bach/bwv1.6"
+SECONDS = 30.0
+
+#: name -> (description, GM program, room, engine defaults)
+SHIPPED: dict[str, tuple[str, int, str, EngineDefaults]] = {
+    "piano": ("Acoustic grand piano in a studio", 0, "studio", EngineDefaults(release_s=0.35, reexcite_s=1.2)),
+    "harpsichord": ("Harpsichord in a chamber", 6, "chamber", EngineDefaults(release_s=0.2, reexcite_s=1.2)),
+    "strings": ("Bowed string ensemble in a chamber", 48, "chamber", EngineDefaults(release_s=0.4, reexcite_s=0.5)),
+    "guitar": ("Plucked nylon-string guitar in a studio", 24, "studio", EngineDefaults(release_s=0.3, reexcite_s=1.2)),
+    "flute": ("Flute in a studio", 73, "studio", EngineDefaults(release_s=0.2, reexcite_s=0.4)),
+    "horn": ("French horn in a chamber", 60, "chamber", EngineDefaults(release_s=0.25, reexcite_s=0.4)),
+    "marimba": ("Marimba in a studio", 12, "studio", EngineDefaults(release_s=0.3, reexcite_s=1.5)),
+    "piano_dry": ("Piano with no room at all (dry)", 0, "dry", EngineDefaults(release_s=0.3, reexcite_s=1.2)),
+    "piano_hall": ("Piano in a large reverberant hall", 0, "hall", EngineDefaults(release_s=0.4, reexcite_s=1.2)),
+}
+
+
+def render_source(source: dict, out: Path) -> Path:
+    """Render a preset's ``source.render`` recipe with FluidSynth (needs fluidsynth and music21)."""
+    try:
+        from siam_rt.data.corpus import SOUNDFONT, crop, fluidsynth_render, score_midi, set_program
+        from siam_rt.data.instruments import ROOMS
+    except ImportError as exc:
+        raise SiamError(f"rebuilding a rendered preset needs the train extra (music21): {exc}") from None
+    import soundfile as sf
+
+    recipe = source["render"]
+    room = next((r for r in ROOMS if r.name == recipe["room"]), None)
+    if room is None:
+        raise SiamError(f"unknown room {recipe['room']!r} in the preset's source")
+    mid = crop(set_program(score_midi(recipe["work"]), int(recipe["program"])), float(recipe["seconds"]))
+    mid_path = out.with_suffix(".mid")
+    mid.save(mid_path)
+    audio = fluidsynth_render(mid_path, out.with_suffix(".fs.wav"), room, SOUNDFONT)
+    sf.write(out, audio, 22050)
+    return out
+
+
+def rebuild(preset_source: dict, name: str, description: str, engine: EngineDefaults, model: OnnxModel,
+            note_map: NoteMap | None = None) -> Preset:
+    """A preset extracted again from its recorded source (a rendered recipe or an audio file)."""
+    if "render" in preset_source:
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = render_source(preset_source, Path(tmp) / "source.wav")
+            return extract_preset(model, wav, name, description, preset_source, engine, note_map)
+    audio = Path(preset_source.get("audio", ""))
+    if not audio.is_file():
+        raise SiamError(f"the preset's source audio {audio} is missing; extract it again from a recording")
+    return extract_preset(model, audio, name, description, preset_source, engine, note_map)
+
+
+def build_shipped(folder: Path, model: OnnxModel, note_map: NoteMap | None = None) -> list[Preset]:
+    """Extract every shipped preset into ``folder`` (bank.json is written separately, by hand)."""
+    out = []
+    for name, (description, program, room, engine) in SHIPPED.items():
+        source = {"render": {"work": WORK, "program": program, "room": room, "seconds": SECONDS}}
+        preset = rebuild(source, name, description, engine, model, note_map)
+        preset.save(folder / f"{name}.json")
+        out.append(preset)
+    return out

@@ -24,6 +24,47 @@ def add_parser(subparsers: Any) -> None:
     add_out_option(p, "JSON results file", default="eval_model.json")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N files")
     p.set_defaults(func=run)
+    p = group.add_parser("notes", help="pitch, velocity response and timbre of every preset",
+                         description="For every preset: the median f0 of each MIDI pitch 36-96 at velocity 100 "
+                         "against the pitch (cents), loudness and brightness over velocities 20-127, and the timbre "
+                         "distance (MFCC means, 12 notes) of every pair of presets against the distance within a "
+                         "preset between velocities 90 and 100. Prints the figures, writes JSON and a PNG.")
+    add_model_option(p)
+    p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    add_out_option(p, "JSON results file (the PNG goes beside it)", default="eval_notes.json")
+    p.set_defaults(func=run_notes)
+
+
+def run_notes(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from siam_rt.evaluation.notes import evaluate_presets, plot_cents
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+
+    model = OnnxModel(args.model, threads=2)
+    note_map = NoteMap.load(Path(model.manifest.folder) / "note_map.npz", model.model_id)
+    bank = load_bank(args.presets, model.model_id)
+    console = Console()
+    with console.status("evaluating") as status:
+        result = evaluate_presets(model, note_map, bank.presets, progress=lambda n: status.update(f"evaluated {n}"))
+    table = Table(title="presets: pitch 36-96 at velocity 100, velocity 20-127")
+    for col in ("preset", "within 25 cents", "loudness Spearman (min)", "brightness Spearman (min)", "within-preset"):
+        table.add_column(col)
+    for name, f in sorted(result["presets"].items()):
+        table.add_row(name, f"{100 * f['within_25_cents']:.1f}%", f"{f['loudness_spearman_min']:.3f}",
+                      f"{f['brightness_spearman_min']:.3f}", f"{f['within_preset_distance']:.2f}")
+    console.print(table)
+    closest = min(result["pairs"].items(), key=lambda kv: kv[1]["distance"] - kv[1]["within"])
+    console.print(f"closest pair {closest[0]}: distance {closest[1]['distance']:.2f} against within "
+                  f"{closest[1]['within']:.2f}; every pair apart: {result['all_pairs_apart']}")
+    result["model_id"] = model.model_id
+    args.out.write_text(json.dumps(result, indent=1))
+    plot_cents(result, args.out.with_suffix(".png"))
+    console.print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -66,8 +66,9 @@ def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps:
     return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
 
 
-def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: float = 4.0) -> np.ndarray:
-    """Nudge each vector until the pitch head's strongest pitch is its own note, by a margin in logits."""
+def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: float = 5.0) -> np.ndarray:
+    """Nudge each vector until the pitch head has its own note on (logit > margin), every other pitch off
+    (logit < -margin) and no detune, staying close to the encoded centre."""
     p_idx = torch.arange(HIGH - LOW + 1)[:, None].expand(-1, centre.shape[1]).reshape(-1) + (LOW - model.cfg.low_pitch)
     start = torch.from_numpy(centre.reshape(-1, centre.shape[-1]))
     v = start.clone().requires_grad_(True)
@@ -76,11 +77,12 @@ def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: floa
     for p in head.parameters():
         p.requires_grad_(False)
     for _ in range(steps):
-        logits = head(v)[:, : model.cfg.n_pitches]
+        logits, detune = head(v).chunk(2, dim=1)
         own = logits.gather(1, p_idx[:, None])[:, 0]
         others = logits.scatter(1, p_idx[:, None], -1e9)
-        loss = torch.relu(others.max(dim=1).values + margin - own).mean() + torch.relu(margin - own).mean() \
-            + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
+        loss = (torch.relu(margin - own).mean() + torch.relu(others + margin).sum(dim=1).mean()
+                + torch.tanh(detune.gather(1, p_idx[:, None])[:, 0]).pow(2).mean() * 100
+                + 0.01 * ((v - start) ** 2).sum(dim=1).mean())
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -1,0 +1,130 @@
+"""`eval notes`: does each preset play the note asked for, at a loudness and brightness that follow velocity,
+and do presets differ in timbre? Runs on the exported model (no torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from siam_rt.analysis.timeline import apply_room
+from siam_rt.notes.note_map import NoteMap
+from siam_rt.runtime.onnx_model import OnnxModel
+from siam_rt.timbre.preset import Preset
+
+PITCHES = tuple(range(36, 97))
+VELOCITIES = (20, 40, 60, 80, 100, 127)
+LOUDNESS_PITCHES = (48, 60, 72)
+TIMBRE_NOTES = tuple(range(48, 84, 3))  # 12 notes
+
+
+def render_notes(model: OnnxModel, note_map: NoteMap, preset: Preset, notes: list[tuple[int, int]],
+                 seconds: float = 1.0) -> np.ndarray:
+    """Each (pitch, velocity) decoded alone in the preset's context, scaled, in its room: [N, samples]."""
+    vecs = np.stack([note_map.vector(p, v) + (preset.note_offset if preset.note_offset is not None else 0)
+                     for p, v in notes]).astype(np.float32)
+    audio = model.decode(vecs, preset.context)[:, : int(seconds * model.sample_rate)]
+    ir, wet = model.room(preset.context)
+    if preset.engine.reverb_mix is not None:
+        wet = preset.engine.reverb_mix
+    amps = np.array([note_map.amplitude(v) for _, v in notes], np.float32)
+    return np.stack([apply_room(a * x, ir, wet) for a, x in zip(amps, audio, strict=True)])
+
+
+def median_f0(audio: np.ndarray, sr: int) -> float:
+    """Median f0 (Hz) of a note by Praat, floor 30 Hz, ceiling 4500 Hz; nan when unvoiced."""
+    import parselmouth
+
+    snd = parselmouth.Sound(audio.astype(np.float64), sampling_frequency=sr)
+    f0 = snd.to_pitch_ac(time_step=0.01, pitch_floor=30.0, pitch_ceiling=4500.0).selected_array["frequency"]
+    f0 = f0[f0 > 0]
+    return float(np.median(f0)) if len(f0) else float("nan")
+
+
+def cents(f: float, pitch: int) -> float:
+    return float(1200 * np.log2(f / (440.0 * 2 ** ((pitch - 69) / 12)))) if f > 0 else float("nan")
+
+
+def loudness_db(audio: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(audio ** 2)) + 1e-12))
+
+
+def centroid_hz(audio: np.ndarray, sr: int) -> float:
+    spec = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    freqs = np.fft.rfftfreq(len(audio), 1 / sr)
+    return float((spec * freqs).sum() / (spec.sum() + 1e-12))
+
+
+def mfcc_mean(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Mean MFCCs 1..12 (no energy term): the timbre of a note, loudness aside."""
+    import librosa
+
+    return librosa.feature.mfcc(y=audio, sr=sr, n_mfcc=13)[1:].mean(axis=1)
+
+
+def evaluate_preset(model: OnnxModel, note_map: NoteMap, preset: Preset) -> dict:
+    """Pitch, velocity response and timbre figures of one preset."""
+    from scipy.stats import spearmanr
+
+    sr = model.sample_rate
+    notes = render_notes(model, note_map, preset, [(p, 100) for p in PITCHES])
+    errs = [cents(median_f0(a, sr), p) for a, p in zip(notes, PITCHES, strict=True)]
+    within = [abs(e) <= 25 for e in errs if np.isfinite(e)]
+    velocity = {}
+    for p in LOUDNESS_PITCHES:
+        audio = render_notes(model, note_map, preset, [(p, v) for v in VELOCITIES])
+        loud = [loudness_db(a) for a in audio]
+        bright = [centroid_hz(a, sr) for a in audio]
+        velocity[str(p)] = {"loudness_db": loud, "centroid_hz": bright,
+                            "loudness_spearman": float(spearmanr(VELOCITIES, loud)[0]),
+                            "brightness_spearman": float(spearmanr(VELOCITIES, bright)[0])}
+    timbre = render_notes(model, note_map, preset, [(p, 100) for p in TIMBRE_NOTES])
+    v90 = render_notes(model, note_map, preset, [(p, 90) for p in TIMBRE_NOTES])
+    mf100 = np.stack([mfcc_mean(a, sr) for a in timbre])
+    mf90 = np.stack([mfcc_mean(a, sr) for a in v90])
+    return {
+        "cents": dict(zip(map(str, PITCHES), errs, strict=True)),
+        "within_25_cents": float(np.sum(within) / len(PITCHES)),
+        "velocity": velocity,
+        "loudness_spearman_min": min(v["loudness_spearman"] for v in velocity.values()),
+        "brightness_spearman_min": min(v["brightness_spearman"] for v in velocity.values()),
+        "mfcc": mf100.tolist(),
+        "within_preset_distance": float(np.linalg.norm(mf100 - mf90, axis=1).mean()),
+    }
+
+
+def evaluate_presets(model: OnnxModel, note_map: NoteMap, presets: dict[str, Preset], progress=None) -> dict:
+    """Every preset's figures, and the timbre distance of every pair against the within-preset distances."""
+    result = {}
+    for name, preset in presets.items():
+        result[name] = evaluate_preset(model, note_map, preset)
+        if progress:
+            progress(name)
+    names = sorted(result)
+    pairs = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            d = float(np.linalg.norm(np.array(result[a]["mfcc"]) - np.array(result[b]["mfcc"]), axis=1).mean())
+            within = max(result[a]["within_preset_distance"], result[b]["within_preset_distance"])
+            pairs[f"{a}|{b}"] = {"distance": d, "within": within}
+    return {"presets": result, "pairs": pairs,
+            "all_pairs_apart": all(v["distance"] > v["within"] for v in pairs.values())}
+
+
+def plot_cents(result: dict, png) -> None:
+    """Cents error per pitch, one line per preset."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for name, figs in sorted(result["presets"].items()):
+        ax.plot(PITCHES, [figs["cents"][str(p)] for p in PITCHES], marker=".", lw=0.8, label=name)
+    ax.axhspan(-25, 25, color="green", alpha=0.1)
+    ax.set_xlabel("MIDI pitch")
+    ax.set_ylabel("median f0 error (cents)")
+    ax.set_ylim(-200, 200)
+    ax.legend(fontsize=7, ncol=3)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)

@@ -18,11 +18,11 @@ from siam_rt.errors import SiamError
 HEADER = "start_time,end_time,instrument,note,start_beat,end_beat,note_value\n"
 
 
-def make_fixture(root: Path) -> None:
+def make_fixture(root: Path, seconds: float = 1.0) -> None:
     """Two short recordings in MusicNet's layout, at 44.1 kHz like the real data."""
     (root / "train_data").mkdir(parents=True)
     (root / "train_labels").mkdir()
-    t = np.arange(44100) / 44100
+    t = np.arange(int(seconds * 44100)) / 44100
     for i, (pitch, inst) in enumerate(((69, 1), (60, 41))):
         f = 440 * 2 ** ((pitch - 69) / 12)
         sf.write(root / "train_data" / f"{1000 + i}.wav", 0.3 * np.sin(2 * np.pi * f * t), 44100)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siam_rt.data.musicnet import Recording
+from siam_rt.errors import SiamError
 from siam_rt.model.config import ModelConfig
 
 
@@ -30,6 +31,8 @@ class SegmentSampler:
         self.cfg = cfg
         self.rng = np.random.default_rng(seed)
         self.recs = [r for r in recordings if len(r.audio) > cfg.segment]
+        if recordings and not self.recs:
+            raise SiamError(f"no recording is longer than one segment ({cfg.segment} samples at {cfg.sample_rate} Hz)")
         self.notes_share, self.silence_share = notes_share, silence_share
         is_notes = np.array([r.name.startswith("notes__") for r in self.recs], dtype=bool)
         lengths = np.array([len(r.audio) for r in self.recs], dtype=float)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,10 +29,29 @@ class Encoding:
     duration: float
     contexts: np.ndarray  # [S, C]
     events: list[Event] = field(default_factory=list)
+    model_id: str = ""
+    source: dict = field(default_factory=dict)  # what was analysed: file, its rate and channels, the window
 
     @property
     def context(self) -> np.ndarray:
         return self.contexts.mean(axis=0) if len(self.contexts) else np.zeros(0, np.float32)
+
+
+#: A file whose peak is below this (-66 dBFS, 16 steps of 16-bit audio: hiss or dither) is silence: no events.
+SILENT_PEAK = 5e-4
+#: A segment whose peak is this far below the file's peak (-60 dB) gets no events.
+QUIET_SEGMENT = 1e-3
+
+
+@dataclass
+class Segment:
+    """One analysis segment of a recording: ``valid`` real samples from ``start``, zero-padded to full length."""
+
+    index: int
+    start: int
+    audio: np.ndarray
+    last: bool
+    valid: int
 
 
 def segment_starts(n: int, segment: int) -> list[int]:
@@ -48,34 +67,72 @@ def iter_segments(audio: np.ndarray, segment: int) -> Iterator[tuple[int, np.nda
         yield start, np.pad(chunk, (0, segment - len(chunk))).astype(np.float32)
 
 
-def encode_audio(codec: Codec, audio: np.ndarray, batch: int = 8, progress=None) -> Encoding:
-    """Encode mono audio at the codec's rate. Segments overlap by half; each segment keeps only the events in
-    its middle half (the first segment from its start, the last to its end), so seams neither double events
-    nor invent onsets. The whole file is normalised by one peak, like the training examples."""
-    peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    scaled = audio / peak if peak > 1e-6 else audio * 0.0
-    seg, hop = codec.segment, codec.hop
-    starts = segment_starts(len(audio), seg)
-    contexts, events = [], []
-    chunks = list(iter_segments(scaled, seg))
-    for i in range(0, len(chunks), batch):
-        part = chunks[i: i + batch]
-        out = codec.encode(np.stack([c for _, c in part]))
-        for j, (start, _) in enumerate(part):
-            s = i + j
+def stream_segments(blocks: Iterable[np.ndarray], segment: int) -> Iterator[Segment]:
+    """The segments of ``segment_starts`` over a stream of mono blocks of any sizes, holding at most one
+    segment plus one block in memory. A segment is yielded once the stream shows whether it is the last."""
+    hop = segment // 2
+    buf = np.zeros(0, np.float32)
+    buf_start = start = total = index = 0
+    for block in blocks:
+        buf = np.concatenate([buf, np.asarray(block, np.float32).reshape(-1)])
+        total += len(block)
+        while total >= start + segment + 1:  # more audio follows this segment: it is not the last
+            yield Segment(index, start, buf[start - buf_start: start - buf_start + segment].copy(), False, segment)
+            index, start = index + 1, start + hop
+            buf, buf_start = buf[start - buf_start:], start
+    chunk = buf[start - buf_start: start - buf_start + segment]
+    yield Segment(index, start, np.pad(chunk, (0, segment - len(chunk))), True, max(total - start, 0))
+
+
+def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batch: int = 8,
+                    progress: Callable[[int], object] | None = None) -> tuple[np.ndarray, list[Event], int]:
+    """Encode segments (as read: ``peak`` is the file's peak, by which each is normalised) into per-segment
+    contexts, merged events and the audio length. Segments overlap by half; each keeps only the events in
+    its middle half (the first from its start, the last to its end), so seams neither double events nor
+    invent onsets."""
+    silent = peak < SILENT_PEAK
+    scale = 0.0 if silent else 1.0 / peak
+    contexts: list[np.ndarray] = []
+    events: list[Event] = []
+    length = 0
+    pending: list[Segment] = []
+
+    def flush() -> None:
+        out = codec.encode(np.stack([s.audio * np.float32(scale) for s in pending]))
+        for j, sg in enumerate(pending):
             contexts.append(out["context"][j])
-            lo = 0 if s == 0 else seg // 4
-            hi = seg if s == len(starts) - 1 else 3 * seg // 4
+            if silent or np.abs(sg.audio).max(initial=0.0) * scale < QUIET_SEGMENT:
+                continue
+            seg, hop = codec.segment, codec.hop
+            lo = 0 if sg.index == 0 else seg // 4
+            hi = seg if sg.last else 3 * seg // 4
             slots = zip(out["mask"][j], out["frames"][j], out["amplitudes"][j], out["vectors"][j], strict=True)
             for m, f, a, v in slots:
                 t = int(f) * hop
-                if m > 0 and a > 1e-3 and lo <= t < hi and start + t < len(audio):
-                    events.append(Event((start + t) / codec.sample_rate, s, int(f), float(a) * peak,
+                if m > 0 and a > 1e-3 and lo <= t < hi and t < sg.valid:
+                    events.append(Event((sg.start + t) / codec.sample_rate, sg.index, int(f), float(a) * peak,
                                         np.asarray(v, np.float32)))
         if progress is not None:
-            progress(len(part))
+            progress(len(pending))
+        pending.clear()
+
+    for sg in segments:
+        length = sg.start + sg.valid
+        pending.append(sg)
+        if len(pending) == batch:
+            flush()
+    if pending:
+        flush()
     events.sort(key=lambda e: e.time)
-    return Encoding(codec.sample_rate, len(audio) / codec.sample_rate, np.array(contexts, np.float32), events)
+    return np.array(contexts, np.float32).reshape(len(contexts), -1), events, length
+
+
+def encode_audio(codec: Codec, audio: np.ndarray, batch: int = 8, progress=None) -> Encoding:
+    """Encode mono audio at the codec's rate (see ``encode_segments``). The whole file is normalised by one
+    peak, like the training examples."""
+    peak = float(np.abs(audio).max()) if len(audio) else 0.0
+    contexts, events, n = encode_segments(codec, stream_segments([audio], codec.segment), peak, batch, progress)
+    return Encoding(codec.sample_rate, n / codec.sample_rate, contexts, events)
 
 
 def render_events(codec: Codec, times: np.ndarray, amplitudes: np.ndarray, vectors: np.ndarray,

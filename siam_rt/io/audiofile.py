@@ -55,7 +55,7 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, su
     import soundfile as sf
 
     path = Path(path)
-    fmt = _format_for(path)
+    fmt = format_for(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
@@ -70,7 +70,8 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, su
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
 
 
-def _format_for(path: Path) -> str:
+def format_for(path: Path) -> str:
+    """The libsndfile format of an output path, by its suffix; SiamError for suffixes we do not write."""
     try:
         return _FORMATS[path.suffix.lower()]
     except KeyError:

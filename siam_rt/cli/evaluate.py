@@ -23,6 +23,8 @@ def add_parser(subparsers: Any) -> None:
                    help="a MusicNet-layout folder (its test split is used) or a folder of audio files")
     add_out_option(p, "JSON results file", default="eval_model.json")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N files")
+    p.add_argument("--pairs", type=Path, default=None, metavar="DIR",
+                   help="also write original/reconstruction excerpts of the first 3 files to DIR (ogg)")
     p.set_defaults(func=run)
     p = group.add_parser("notes", help="pitch, velocity response and timbre of every preset",
                          description="For every preset: the median f0 of each MIDI pitch 36-96 at velocity 100 "
@@ -79,8 +81,19 @@ def run(args: argparse.Namespace) -> int:
     recs = load_eval_recordings(args.data, model.sample_rate)[: args.limit]
     console = Console()
     console.print(model.describe())
+    recons: dict = {}
     with console.status("evaluating") as status:
-        result = evaluate(model, recs, progress=lambda name: status.update(f"evaluated {name}"))
+        result = evaluate(model, recs, progress=lambda name: status.update(f"evaluated {name}"), keep=recons)
+    if args.pairs is not None:
+        from siam_rt.io.audiofile import write_audio
+
+        for rec in recs[:3]:
+            n = min(len(rec.audio), 12 * model.sample_rate)
+            peak = max(float(abs(rec.audio[:n]).max()), 1e-6)
+            write_audio(args.pairs / f"{rec.name}.original.ogg", rec.audio[:n] / peak * 0.9, model.sample_rate)
+            recon = recons[rec.name][:n]
+            write_audio(args.pairs / f"{rec.name}.reconstruction.ogg",
+                        recon / max(float(abs(recon).max()), 1e-6) * 0.9, model.sample_rate)
     result["model_id"] = model.model_id
     table = Table(title=f"per file ({len(recs)})")
     table.add_column("file")

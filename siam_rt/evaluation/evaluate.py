@@ -26,10 +26,12 @@ def reconstruct(codec: Codec, audio: np.ndarray) -> tuple[np.ndarray, int]:
     return render_events(codec, times, amps, vecs, enc.context, len(audio)), len(enc.events)
 
 
-def evaluate_file(codec: Codec, rec: Recording) -> dict[str, dict[str, float]]:
-    """The figures of one recording for SIAM and the two baselines."""
+def evaluate_file(codec: Codec, rec: Recording, keep: dict | None = None) -> dict[str, dict[str, float]]:
+    """The figures of one recording for SIAM and the two baselines (``keep`` receives the reconstruction)."""
     sr, ref = rec.sample_rate, rec.audio
     recon, n_events = reconstruct(codec, ref)
+    if keep is not None:
+        keep[rec.name] = recon
     outputs = {"siam": recon, "noise": metrics.noise_baseline(ref, sr), "shift2": metrics.shifted_baseline(ref, sr)}
     onsets = np.array([n.start_seconds for n in rec.notes])
     dur = len(ref) / sr
@@ -45,11 +47,12 @@ def evaluate_file(codec: Codec, rec: Recording) -> dict[str, dict[str, float]]:
     return result
 
 
-def evaluate(codec: Codec, recordings: list[Recording], progress: Callable[[str], None] | None = None) -> dict:
+def evaluate(codec: Codec, recordings: list[Recording], progress: Callable[[str], None] | None = None,
+             keep: dict | None = None) -> dict:
     """Per-file figures and, per system and figure, the median and 10th percentile over files."""
     files = {}
     for rec in recordings:
-        files[rec.name] = evaluate_file(codec, rec)
+        files[rec.name] = evaluate_file(codec, rec, keep)
         if progress:
             progress(rec.name)
     summary = {}

@@ -1,0 +1,568 @@
+"""The engine: timestamped MIDI in, stereo audio out, block by block, live or on a sample clock.
+
+``Engine.process(frames)`` does bounded work per block: it applies the events due inside the block at their
+own samples, mixes the voices into their channels, the channels into the rooms and the stereo bus, runs the
+optional effect chain (``reset=False``, state kept) and guards against non-finite samples. It never runs the
+model, touches a file or waits on a lock: decoding happens on the worker (live) and is only read here.
+
+The offline render (``realtime=False``) runs this same code with a sample clock; the worker's jobs then run
+on demand in the caller, so every render of a file gives the same samples.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from siam_rt.engine.cache import KEYS, PresetCache, preset_key
+from siam_rt.engine.channels import Channel
+from siam_rt.engine.config import EngineConfig
+from siam_rt.engine.scheduler import Raw, Scheduler, parse_message
+from siam_rt.engine.voice import Voice
+from siam_rt.engine.voices import VoicePool
+from siam_rt.engine.worker import DecodeWorker
+from siam_rt.errors import SiamError
+from siam_rt.notes.note_map import LOW, NoteMap
+from siam_rt.runtime.onnx_model import OnnxModel
+from siam_rt.timbre.bank import DRUM_CHANNEL, Bank
+from siam_rt.timbre.preset import Preset
+
+RESTART_S = 0.010  # a note-on on a sounding key fades the old note out over this
+STEAL_S = 0.005  # a stolen voice fades out over this
+CUT_S = 0.002  # all-sound-off
+MOD_STEPS = 16  # the mod wheel is decoded at this many steps
+SQRT_HALF = math.sqrt(0.5)
+
+
+@dataclass
+class EngineStats:
+    """What the engine reports (read any time; values are a snapshot)."""
+
+    time_s: float = 0.0
+    active_voices: int = 0
+    peak_voices: int = 0
+    stolen_voices: int = 0
+    notes_played: int = 0
+    notes_dropped: int = 0  # note-ons with no cache ready (live, right after a first preset change)
+    notes_muted: int = 0  # note-ons on a muted channel (channel 10 when the bank mutes drums)
+    late_events: int = 0  # events that arrived after their sample had been rendered (played at once)
+    nonfinite_samples: int = 0  # samples the output guard replaced with 0
+    cache_build_ms: dict[str, float] = field(default_factory=dict)  # per preset: decoding + resampling time
+    cache_mb: float = 0.0
+    load: float = 0.0  # processing time over audio time, recent blocks
+    max_block_ms: float = 0.0
+    presets: list[str | None] = field(default_factory=list)  # per channel
+    decoder_errors: list[str] = field(default_factory=list)
+
+
+class Engine:
+    """A multi-timbral SIAM instrument; see the module docstring.
+
+    ``preset`` (a name) plays on every channel that has no program change; ``preset_map`` pins channels
+    (0-based) to presets, over program changes. Precedence: preset_map > program change > preset > the bank's
+    default. ``chain``: any callable ``chain(audio[2, n], sample_rate, reset=False)`` (a pedalboard.Pedalboard).
+    """
+
+    def __init__(self, model: OnnxModel, bank: Bank, note_map: NoteMap, config: EngineConfig | None = None,
+                 realtime: bool = True, preset: str | None = None, preset_map: dict[int, str] | None = None,
+                 chain: Callable[..., np.ndarray] | None = None) -> None:
+        self.config = cfg = (config or EngineConfig()).validate()
+        self.model, self.bank, self.note_map = model, bank, note_map
+        self.realtime = realtime
+        self.rate = cfg.sample_rate
+        self.mix_rate = cfg.internal_rate(model.sample_rate)
+        self.block = cfg.block
+        self.chain = chain
+        self.worker = DecodeWorker(model, note_map, self.mix_rate, self.block, realtime)
+        self.scheduler = Scheduler()
+        self.pool = VoicePool(cfg.polyphony)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.tuning = cfg.a4_hz / 440.0
+        self.master = float(10 ** (cfg.master_gain_db / 20))
+        self.time = 0  # device samples returned so far
+        self.core_time = 0  # mix-rate samples rendered so far
+        self._stats = EngineStats()
+        self._busy_s = 0.0
+        self._audio_s = 0.0
+        self._rooms: dict[str, PresetCache] = {}
+        self._bus = np.zeros((16, self.block), np.float32)
+        self._fifo = np.zeros((4 * self.block * max(1, -(-self.rate // self.mix_rate)) + 8192, 2), np.float32)
+        self._fill = 0
+        self._resampler = None
+        if self.mix_rate != self.rate:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(self.mix_rate, self.rate, 2, dtype="float32", quality="HQ")
+        self.default_preset = bank.get(preset) if preset else bank.default_preset
+        self.preset_map = {ch: bank.get(name) for ch, name in (preset_map or {}).items()}
+        for ch in self.preset_map:
+            if not 0 <= ch <= 15:
+                raise SiamError(f"preset map: channel {ch + 1} is not a MIDI channel 1-16")
+        self.channels = [self._initial_channel(i) for i in range(16)]
+        self._layers = [note_map.layer_of(v) for v in range(128)]
+
+    # -- set-up ------------------------------------------------------------------------------------------------
+
+    def _initial_channel(self, i: int) -> Channel:
+        ch = Channel(i, bend_range=self.config.bend_range, pressure_gain_db=self.config.pressure_gain_db)
+        if i in self.preset_map:
+            ch.fixed = True
+            self._assign(ch, self.preset_map[i])
+        elif i == DRUM_CHANNEL:
+            ch.fixed = True
+            if self.bank.drums is not None:
+                self._assign(ch, self.bank.get(self.bank.drums))
+        else:
+            self._assign(ch, self.default_preset)
+        return ch
+
+    def _assign(self, ch: Channel, preset: Preset) -> None:
+        """Give ``ch`` a preset: at once when its cache is published, else when the worker has built it.
+
+        Offline, the cache is made at the channel's first note (a preset nobody plays costs nothing)."""
+        if not self.realtime:
+            ch.preset, ch.cache, ch.pending = preset, None, None
+            return
+        cache = self.worker.cache_for(preset)
+        if cache is not None:
+            ch.preset, ch.cache, ch.pending = preset, cache, None
+        else:
+            ch.pending = preset
+            if ch.preset is None:
+                ch.preset = preset
+
+    def prepare(self, presets: list[str] | None = None, wait: bool = True, timeout: float = 120.0) -> bool:
+        """Build whole caches for ``presets`` (names; default: those the channels use now) before playing live.
+
+        Offline this is optional (rows are decoded on demand). Returns True when all are ready."""
+        wanted = [self.bank.get(n) for n in presets] if presets else \
+            [c.pending or c.preset for c in self.channels if (c.pending or c.preset) is not None]
+        for preset in wanted:
+            self.worker.request_preset(preset)
+        ok = self.worker.wait_idle(timeout) if (wait and self.realtime) else True
+        self._publish_pending()
+        return ok
+
+    def reset(self) -> None:
+        """Back to the start: no voices, no queued events, controllers and presets as at creation, silent rooms,
+        time 0. The decoded caches stay (so a reset costs nothing)."""
+        self.scheduler.clear()
+        self.pool.clear()
+        for cache in self._rooms.values():
+            cache.room.reset()
+        self._rooms = {}
+        self.rng = np.random.default_rng(self.config.seed)
+        self.time = self.core_time = 0
+        self._fill = 0
+        if self._resampler is not None:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(self.mix_rate, self.rate, 2, dtype="float32", quality="HQ")
+        if self.chain is not None and hasattr(self.chain, "reset"):
+            self.chain.reset()
+        self.channels = [self._initial_channel(i) for i in range(16)]
+
+    def close(self) -> None:
+        """Stop the worker thread."""
+        self.worker.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- input -------------------------------------------------------------------------------------------------
+
+    def schedule(self, message: Any, sample_time: float | None = None) -> bool:
+        """Queue a MIDI message (mido Message, bytes or ints) for device sample ``sample_time`` (default: now).
+
+        Thread-safe and non-blocking. Returns False for messages the engine ignores (system, meta)."""
+        raw = parse_message(message)
+        if raw is None:
+            return False
+        t = self.time if sample_time is None else sample_time
+        self.scheduler.push(int(round(t * self.mix_rate / self.rate)), raw)
+        return True
+
+    # -- output ------------------------------------------------------------------------------------------------
+
+    def process(self, frames: int) -> np.ndarray:
+        """The next ``frames`` samples of stereo output at the device rate, float32 [frames, 2]."""
+        start = time.perf_counter()
+        if self._fill == 0 and self._resampler is None and frames == self.block:
+            out = self._quantum()  # the common case: no FIFO
+        else:
+            out = self._from_fifo(frames)
+        if self.chain is not None:
+            out = np.ascontiguousarray(np.asarray(self.chain(out.T, self.rate, reset=False), np.float32).T)
+        out = self._guard(out)
+        self.time += frames
+        busy = time.perf_counter() - start
+        self._stats.max_block_ms = max(self._stats.max_block_ms, busy * 1e3)
+        self._busy_s = 0.9 * self._busy_s + 0.1 * busy
+        self._audio_s = 0.9 * self._audio_s + 0.1 * frames / self.rate
+        return out
+
+    def _from_fifo(self, frames: int) -> np.ndarray:
+        while self._fill < frames:
+            block = self._quantum()
+            if self._resampler is not None:
+                block = self._resampler.resample_chunk(block)
+            self._push_fifo(block)
+        out = self._fifo[:frames].copy()
+        self._fifo[: self._fill - frames] = self._fifo[frames: self._fill]
+        self._fill -= frames
+        return out
+
+    def _push_fifo(self, block: np.ndarray) -> None:
+        n = len(block)
+        if self._fill + n > len(self._fifo):
+            grown = np.zeros((2 * (self._fill + n), 2), np.float32)
+            grown[: self._fill] = self._fifo[: self._fill]
+            self._fifo = grown
+        self._fifo[self._fill: self._fill + n] = block
+        self._fill += n
+
+    def _guard(self, out: np.ndarray) -> np.ndarray:
+        """No NaN or infinity ever leaves the engine: replace them, count them, and clear the state they came
+        from (rooms and chain), so that one bad block does not poison the ones after it."""
+        if math.isfinite(float(out.sum())):  # any NaN or infinity makes the sum non-finite
+            return out
+        if np.isfinite(out).all():  # only a huge sum overflowed
+            return out
+        bad = ~np.isfinite(out)
+        self._stats.nonfinite_samples += int(bad.sum())
+        out[bad] = 0.0
+        for cache in self._rooms.values():
+            cache.room.reset()
+        if self.chain is not None and hasattr(self.chain, "reset"):
+            self.chain.reset()
+        return out
+
+    def _quantum(self) -> np.ndarray:
+        """One block of ``block`` samples at the mix rate: [block, 2]."""
+        t, n = self.core_time, self.block
+        self.tuning = self.config.a4_hz / 440.0
+        self.master = float(10 ** (self.config.master_gain_db / 20))
+        self._publish_pending()
+        for when, raw in self.scheduler.due(t + n):
+            if when < t:
+                self._stats.late_events += 1
+                when = t
+            self._apply(raw, when, when - t)
+        out = np.zeros((2, n), np.float32)
+        bus = self._bus
+        used = [False] * 16
+        done: list[Voice] = []
+        rates: dict[int, float | np.ndarray] = {}
+        for v in self.pool:
+            c = v.channel
+            if c not in rates:
+                rates[c] = self.channels[c].rate_curve(n, self.tuning)
+            if not used[c]:
+                bus[c].fill(0.0)
+                used[c] = True
+            if not v.render(t, n, bus[c], rates[c]):
+                done.append(v)
+        self.pool.retire(done)
+        sends: dict[str, np.ndarray] = {}
+        for ch in self.channels:
+            gain = ch.gain_curve(n)
+            pan_l, pan_r = ch.pan_curves(n)
+            if ch.index not in rates:
+                ch.rate_curve(n, self.tuning)  # keep bend state moving on idle channels
+            if not used[ch.index]:
+                continue
+            sig = bus[ch.index] * gain
+            cache = ch.cache
+            dry = 1.0
+            if self.config.room and cache is not None and cache.wet > 0:
+                key = cache.key
+                self._rooms[key] = cache
+                if key in sends:
+                    sends[key] += sig
+                else:
+                    sends[key] = sig.copy()
+                dry = 1.0 - cache.wet
+            out[0] += sig * (pan_l * dry)
+            out[1] += sig * (pan_r * dry)
+        for key, cache in list(self._rooms.items()):
+            wet = cache.room.process(sends.get(key))
+            if wet is None:
+                del self._rooms[key]
+                continue
+            wet *= cache.wet * SQRT_HALF
+            out += wet
+        out *= self.master
+        self.core_time += n
+        return np.ascontiguousarray(out.T)
+
+    # -- events ------------------------------------------------------------------------------------------------
+
+    def _publish_pending(self) -> None:
+        for ch in self.channels:
+            if ch.pending is not None:
+                cache = self.worker.caches.get(preset_key(ch.pending))
+                if cache is not None:
+                    ch.preset, ch.cache, ch.pending = ch.pending, cache, None
+
+    def _apply(self, raw: Raw, t: int, offset: int) -> None:
+        status, d1, d2 = raw
+        i, kind = status & 0x0F, status & 0xF0
+        allowed = self.config.channels
+        if allowed is not None and i not in allowed:
+            return
+        ch = self.channels[i]
+        if kind == 0x90 and d2 > 0:
+            self._note_on(ch, d1, d2, t)
+        elif kind == 0x80 or kind == 0x90:
+            self._note_off(ch, d1, t)
+        elif kind == 0xB0:
+            self._control(ch, d1, d2, t, offset)
+        elif kind == 0xC0:
+            ch.program = d1
+            if not ch.fixed:
+                self._assign(ch, self.bank.for_program(d1))
+        elif kind == 0xE0:
+            ch.bend = ((d2 << 7) | d1) - 8192
+            ch.bend_changed(offset)
+        elif kind == 0xD0:
+            ch.pressure = d1
+            ch.gain_changed(offset)
+        # 0xA0 (polyphonic aftertouch) is not used
+
+    def _control(self, ch: Channel, cc: int, value: int, t: int, offset: int) -> None:
+        if cc == 1:
+            ch.mod = value
+        elif cc == 7:
+            ch.volume = value
+            ch.gain_changed(offset)
+        elif cc == 11:
+            ch.expression = value
+            ch.gain_changed(offset)
+        elif cc == 10:
+            ch.pan = value
+            ch.pan_changed(offset)
+        elif cc == 64:
+            ch.sustain = value >= 64
+            if not ch.sustain:
+                for v in self.pool.on_channel(ch.index):
+                    if not v.key_down and not v.sost:
+                        v.release(t)
+        elif cc == 66:
+            down = value >= 64
+            if down and not ch.sostenuto:
+                for v in self.pool.on_channel(ch.index):
+                    v.sost = v.key_down and not v.released
+            elif not down and ch.sostenuto:
+                for v in self.pool.on_channel(ch.index):
+                    v.sost = False
+                    if not v.key_down and not ch.sustain:
+                        v.release(t)
+            ch.sostenuto = down
+        elif cc == 67:
+            ch.soft = value >= 64
+        elif cc in (101, 100):
+            ch.rpn = (value, ch.rpn[1]) if cc == 101 else (ch.rpn[0], value)
+        elif cc in (99, 98):
+            ch.rpn = (127, 127)  # an NRPN: data entry no longer means an RPN
+        elif cc == 6 and ch.rpn == (0, 0):
+            ch.bend_range = float(value) + (ch.bend_range % 1)
+            ch.bend_changed(offset)
+        elif cc == 38 and ch.rpn == (0, 0):
+            ch.bend_range = math.floor(ch.bend_range) + value / 100
+            ch.bend_changed(offset)
+        elif cc == 120:
+            for v in self.pool.on_channel(ch.index):
+                v.kill(t, int(CUT_S * self.mix_rate))
+        elif cc == 121:
+            was_sustained = ch.sustain or ch.sostenuto
+            ch.reset_controllers()
+            ch.gain_changed(offset)
+            ch.bend_changed(offset)
+            if was_sustained:
+                for v in self.pool.on_channel(ch.index):
+                    v.sost = False
+                    if not v.key_down:
+                        v.release(t)
+        elif cc == 123 or 124 <= cc <= 127:
+            for v in self.pool.on_channel(ch.index):
+                v.key_down = False
+                v.sost = False
+                v.release(t)
+
+    def _note_off(self, ch: Channel, note: int, t: int) -> None:
+        for v in self.pool.on_key(ch.index, note):
+            if v.key_down:
+                v.key_down = False
+                if not (ch.sustain or v.sost):
+                    v.release(t)
+
+    def _note_on(self, ch: Channel, note: int, velocity: int, t: int) -> None:
+        cache = ch.cache
+        if cache is None and ch.preset is not None and not self.realtime:
+            cache = ch.cache = self.worker.cache_for(ch.preset)
+        if cache is None:
+            if ch.preset is None:
+                self._stats.notes_muted += 1
+            else:
+                self._stats.notes_dropped += 1
+            return
+        pitch, key, layer = self._key_layer(ch.index, note, velocity, ch.soft)
+        amp = self.note_map.amplitude(velocity) * cache.gain
+        if ch.soft:
+            amp *= 10 ** (self.config.soft_gain_db / 20)
+        row = self._first_row(ch, cache, key, layer)
+        if row is None:
+            self._stats.notes_dropped += 1
+            return
+        for old in self.pool.on_key(ch.index, note):
+            old.kill(t, int(RESTART_S * self.mix_rate))
+        voice = self.pool.allocate(t, int(STEAL_S * self.mix_rate))
+        f0 = 440.0 * 2 ** ((pitch - 69) / 12) * self.tuning
+        voice.start(ch.index, note, key, layer, amp, t, row[0], row[1], cache.length,
+                    self._interval(cache, f0), int(self.config.xfade_s * self.mix_rate),
+                    int(cache.preset.engine.release_s * self.mix_rate) or int(CUT_S * self.mix_rate),
+                    self._reexcite_row, cache)
+        self._stats.notes_played += 1
+
+    def _key_layer(self, channel: int, note: int, velocity: int, soft: bool) -> tuple[int, int, int]:
+        """(played pitch, key index 0..87, velocity layer) of a note-on."""
+        pitch = note if channel == DRUM_CHANNEL else note + self.config.transpose
+        pitch = self.note_map.fold(min(max(pitch, 0), 127))
+        layer = self._layers[velocity]
+        if soft:
+            layer = max(0, layer - 1)
+        return pitch, pitch - LOW, layer
+
+    def prefetch(self, events: list[tuple[float, Any]], batch: int = 16) -> None:
+        """Offline: decode, in batches, every cached row the events will play (program changes followed), so
+        that rendering does not decode one row at a time. Rows it misses are still decoded on demand."""
+        if self.realtime:
+            return
+        presets = [c.preset for c in self.channels]
+        soft = [c.soft for c in self.channels]
+        wanted: dict[str, tuple[Preset, set[tuple[int, int]]]] = {}
+        layers = self.note_map.layers
+        allowed = self.config.channels
+        for _, message in events:
+            raw = parse_message(message)
+            if raw is None:
+                continue
+            status, d1, d2 = raw
+            i, kind = status & 0x0F, status & 0xF0
+            if allowed is not None and i not in allowed:
+                continue
+            if kind == 0xC0 and not self.channels[i].fixed:
+                presets[i] = self.bank.for_program(d1)
+            elif kind == 0xB0 and d1 == 67:
+                soft[i] = d2 >= 64
+            elif kind == 0x90 and d2 > 0 and presets[i] is not None:
+                _, key, layer = self._key_layer(i, d1, d2, soft[i])
+                rows = wanted.setdefault(presets[i].name + str(id(presets[i])), (presets[i], set()))[1]
+                rows.add((key, layer))
+                if self.config.reexcite and layers > 1:
+                    rows.add((key, layer - 1 if layer > 0 else layer + 1))
+        for preset, rows in wanted.values():
+            cache = self.worker.cache_for(preset)
+            if cache is not None:
+                cache.fill(self.model, sorted(rows), batch)
+
+    def _interval(self, cache: PresetCache, f0: float) -> float:
+        """Re-excitation interval in samples: a whole number of periods of f0 near the preset's interval, short
+        enough that the next event starts (and crossfades) before the current one ends."""
+        if not self.config.reexcite:
+            return 0.0
+        period = self.mix_rate / f0
+        longest = cache.length - 2 * self.config.xfade_s * self.mix_rate
+        periods = max(1, round(cache.preset.engine.reexcite_s * f0))
+        while periods > 1 and periods * period > longest:
+            periods -= 1
+        return periods * period
+
+    def _row(self, cache: PresetCache, key: int, layer: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """A cached row, or the nearest layer of that pitch that is ready (live, mid-build)."""
+        if self.worker.ensure_row(cache, key, layer):
+            return cache.data[key, layer], cache.level[key, layer]
+        ready = np.flatnonzero(cache.ready[key])
+        if len(ready) == 0:
+            return None
+        near = int(ready[np.argmin(np.abs(ready - layer))])
+        return cache.data[key, near], cache.level[key, near]
+
+    def _first_row(self, ch: Channel, cache: PresetCache, key: int, layer: int):
+        """The row a new note starts with: mod wheel or humanized variant when decoded, else the cached row."""
+        live = self._live_row(ch, cache, key, layer, int(self.rng.integers(self.config.humanize_variants))
+                              if self.config.humanize > 0 else 0)
+        return live or self._row(cache, key, layer)
+
+    def _live_row(self, ch: Channel, cache: PresetCache, key: int, layer: int, variant: int):
+        step = round(ch.mod / 127 * MOD_STEPS)
+        ck = cache.key
+        if step > 0:
+            return self.worker.live_row(("mod", ck, key, layer, step), cache,
+                                        lambda: cache.morph_vector(key, layer, step / MOD_STEPS))
+        if self.config.humanize > 0:
+            amount, seed = self.config.humanize, self.config.seed
+            return self.worker.live_row(("hum", ck, key, layer, variant, amount, seed), cache,
+                                        lambda: cache.humanized_vector(key, layer, amount, seed, variant))
+        return None
+
+    def _reexcite_row(self, voice: Voice, n: int):
+        """The n-th strike of a held note: its own layer and a neighbour in turn (or the next humanized variant;
+        or the mod wheel's vector), so that successive copies differ."""
+        cache: PresetCache = voice.cache  # type: ignore[assignment]
+        ch = self.channels[voice.channel]
+        live = self._live_row(ch, cache, voice.key, voice.layer, n % self.config.humanize_variants)
+        if live is not None:
+            return live
+        layer = voice.layer
+        if n % 2 == 1 and cache.layers > 1:
+            layer = layer - 1 if layer > 0 else layer + 1
+        return self._row(cache, voice.key, layer) or self._row(cache, voice.key, voice.layer)
+
+    # -- reporting ---------------------------------------------------------------------------------------------
+
+    def stats(self) -> EngineStats:
+        """A snapshot of the engine's figures."""
+        s = self._stats
+        s.time_s = self.time / self.rate
+        s.active_voices = len(self.pool)
+        s.peak_voices = self.pool.peak
+        s.stolen_voices = self.pool.stolen
+        caches = list(self.worker.caches.values())
+        s.cache_build_ms = {c.name: round(c.build_ms, 1) for c in caches}
+        s.cache_mb = sum(c.nbytes_used() for c in caches) / 2**20
+        s.load = self._busy_s / self._audio_s if self._audio_s else 0.0
+        s.presets = [None if c.preset is None else c.preset.name for c in self.channels]
+        s.decoder_errors = list(self.worker.errors)
+        return s
+
+    def silence_all(self) -> None:
+        """Cut every voice now and clear the rooms (a panic button)."""
+        for v in self.pool:
+            v.kill(self.core_time, int(CUT_S * self.mix_rate))
+        for cache in self._rooms.values():
+            cache.room.reset()
+
+
+def load_engine(model_dir: Any = None, presets_dir: Any = None, config: EngineConfig | None = None,
+                realtime: bool = True, preset: str | None = None, preset_map: dict[int, str] | None = None,
+                chain: Callable[..., np.ndarray] | None = None, threads: int = 1) -> Engine:
+    """An engine over the model in ``model_dir`` (default: bundled), its note map and the bank in ``presets_dir``."""
+    from pathlib import Path
+
+    from siam_rt.timbre.bank import load_bank
+
+    model = OnnxModel(model_dir, threads=threads)
+    note_map = NoteMap.load(Path(model.manifest.folder) / "note_map.npz", model.model_id)
+    bank = load_bank(presets_dir, model.model_id)
+    if note_map.centre.shape[0] != KEYS:
+        raise SiamError(f"{model.manifest.folder}: the note map does not cover the 88 keys")
+    return Engine(model, bank, note_map, config, realtime, preset, preset_map, chain)

@@ -26,6 +26,7 @@ import numpy as np
 
 from siam_rt.analysis.timeline import Encoding, Event
 from siam_rt.errors import SiamError
+from siam_rt.io.blockwriter import file_mode
 
 SCHEMA_VERSION = 1
 KIND = "siam-rt encoding"
@@ -63,6 +64,7 @@ def save_encoding(path: str | os.PathLike, enc: Encoding, segment: int, hop: int
         with os.fdopen(fd, "w") as fh:
             json.dump(to_json(enc, segment, hop), fh, separators=(",", ":"))
             fh.write("\n")
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,6 +21,13 @@ CEILING = 0.98
 _CHUNK = 1 << 16
 
 
+def file_mode() -> int:
+    """The mode a plain new file gets under the current umask (temporary files are made private: 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_blocks(path: str | os.PathLike, blocks: Iterable[np.ndarray], sample_rate: int) -> float:
     """Write mono float blocks to ``path`` (wav, flac, ogg or mp3 by its suffix); returns the gain applied
     (1.0 unless the audio would have clipped)."""
@@ -42,12 +49,10 @@ def write_blocks(path: str | os.PathLike, blocks: Iterable[np.ndarray], sample_r
                     frames += len(b)
                     fh.write(b.tobytes())
         gain = CEILING / peak if peak > CEILING else 1.0
-        with sf.SoundFile(part, "w", sample_rate, 1, format=fmt) as out:
-            if frames:
-                data = np.memmap(raw, "<f4", "r", shape=(frames,))
-                for i in range(0, frames, _CHUNK):
-                    out.write(np.asarray(data[i: i + _CHUNK]) * np.float32(gain))
-                del data
+        with sf.SoundFile(part, "w", sample_rate, 1, format=fmt) as out, open(raw, "rb") as fh:
+            while chunk := fh.read(4 * _CHUNK):  # plain reads: a memory map would count the whole file as resident
+                out.write(np.frombuffer(chunk, "<f4") * np.float32(gain))
+        os.chmod(part, file_mode())
         os.replace(part, path)
         return gain
     finally:

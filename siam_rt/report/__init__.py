@@ -1,0 +1,1 @@
+"""`siam-rt report`: an interactive HTML page of recordings decomposed into context and events (no torch)."""

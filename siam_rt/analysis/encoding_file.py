@@ -33,8 +33,8 @@ KIND = "siam-rt encoding"
 SUFFIX = ".siam.json"
 
 
-def _num(x: float) -> float:
-    return float(f"{float(x):.7g}")
+def _num(x: float, digits: int = 7) -> float:
+    return float(f"{float(x):.{digits}g}")
 
 
 def to_json(enc: Encoding, segment: int, hop: int) -> dict[str, Any]:
@@ -46,11 +46,11 @@ def to_json(enc: Encoding, segment: int, hop: int) -> dict[str, Any]:
         "sample_rate": enc.sample_rate,
         "segment": segment,
         "hop": hop,
-        "duration": _num(enc.duration),
+        "duration": _num(enc.duration, 10),
         "source": enc.source,
         "context": [_num(x) for x in enc.context],
         "contexts": [[_num(x) for x in c] for c in enc.contexts],
-        "events": [{"time": _num(e.time), "segment": e.segment, "frame": e.frame, "amplitude": _num(e.amplitude),
+        "events": [{"time": _num(e.time, 10), "segment": e.segment, "frame": e.frame, "amplitude": _num(e.amplitude),
                     "vector": [_num(x) for x in e.vector]} for e in enc.events],
     }
 

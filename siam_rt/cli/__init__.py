@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "siam_rt.cli.export",
     "siam_rt.cli.evaluate",
     "siam_rt.cli.preset",
+    "siam_rt.cli.render",
+    "siam_rt.cli.note",
     "siam_rt.cli.analyze",
     "siam_rt.cli.resynth",
     "siam_rt.cli.report",

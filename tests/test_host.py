@@ -125,3 +125,15 @@ def test_effects_are_pedalboards() -> None:
     for name in ("Reverb", "Compressor", "Chorus", "Delay", "Gain", "Limiter", "HighpassFilter", "LowpassFilter"):
         assert name in names
     assert "Pedalboard" not in names and "VST3Plugin" not in names
+
+
+def test_readme_example_runs() -> None:
+    """The README's SiamInstrument example runs as written."""
+    import re
+
+    text = (REPO / "README.md").read_text()
+    section = text.split("### In a pedalboard script", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["audio"].shape == (2, 88200) and scope["wet"].shape == (2, 88200)

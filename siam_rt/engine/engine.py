@@ -105,6 +105,7 @@ class Engine:
                 raise SiamError(f"preset map: channel {ch + 1} is not a MIDI channel 1-16")
         self.channels = [self._initial_channel(i) for i in range(16)]
         self._layers = [note_map.layer_of(v) for v in range(128)]
+        self._amps = [note_map.amplitude(v) for v in range(128)]
 
     # -- set-up ------------------------------------------------------------------------------------------------
 
@@ -120,6 +121,11 @@ class Engine:
         else:
             self._assign(ch, self.default_preset)
         return ch
+
+    def assign_preset(self, channel: int, preset: Preset) -> None:
+        """Give MIDI channel ``channel`` (0-based) ``preset`` now (live: once its cache is built; notes keep
+        playing the old preset until then). For bank reloads; program changes do this themselves."""
+        self._assign(self.channels[channel], preset)
 
     def _assign(self, ch: Channel, preset: Preset) -> None:
         """Give ``ch`` a preset: at once when its cache is published, else when the worker has built it.
@@ -415,7 +421,7 @@ class Engine:
                 self._stats.notes_dropped += 1
             return
         pitch, key, layer = self._key_layer(ch.index, note, velocity, ch.soft)
-        amp = self.note_map.amplitude(velocity) * cache.gain
+        amp = self._amps[velocity] * cache.gain
         if ch.soft:
             amp *= 10 ** (self.config.soft_gain_db / 20)
         row = self._first_row(ch, cache, key, layer)
@@ -427,10 +433,14 @@ class Engine:
         voice = self.pool.allocate(t, int(STEAL_S * self.mix_rate))
         f0 = 440.0 * 2 ** ((pitch - 69) / 12) * self.tuning
         voice.start(ch.index, note, key, layer, amp, t, row[0], row[1], cache.length,
-                    self._interval(cache, f0), int(self.config.xfade_s * self.mix_rate),
+                    self._interval(cache, f0, ch.bend_range), self._xfade(cache),
                     int(cache.preset.engine.release_s * self.mix_rate) or int(CUT_S * self.mix_rate),
                     self._reexcite_row, cache)
         self._stats.notes_played += 1
+
+    def _xfade(self, cache: PresetCache) -> int:
+        """Crossfade between re-excitations: the configured time, at most an eighth of an event."""
+        return int(min(self.config.xfade_s * self.mix_rate, cache.length / 8))
 
     def _key_layer(self, channel: int, note: int, velocity: int, soft: bool) -> tuple[int, int, int]:
         """(played pitch, key index 0..87, velocity layer) of a note-on."""
@@ -474,13 +484,14 @@ class Engine:
             if cache is not None:
                 cache.fill(self.model, sorted(rows), batch)
 
-    def _interval(self, cache: PresetCache, f0: float) -> float:
+    def _interval(self, cache: PresetCache, f0: float, bend_range: float) -> float:
         """Re-excitation interval in samples: a whole number of periods of f0 near the preset's interval, short
-        enough that the next event starts (and crossfades) before the current one ends."""
+        enough that the next event starts (and crossfades) before the current one ends, even bent fully up."""
         if not self.config.reexcite:
             return 0.0
         period = self.mix_rate / f0
-        longest = cache.length - 2 * self.config.xfade_s * self.mix_rate
+        fastest = self.tuning * 2 ** (bend_range / 12)
+        longest = max(cache.length / 4, cache.length / max(1.0, fastest) - 2 * self._xfade(cache))
         periods = max(1, round(cache.preset.engine.reexcite_s * f0))
         while periods > 1 and periods * period > longest:
             periods -= 1

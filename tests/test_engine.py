@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import mido
 import numpy as np
@@ -351,3 +352,28 @@ def test_voice_end_is_inf_while_held() -> None:
     eng = make_engine(room=False)
     render(eng, [(0.0, on(60))], 0.05)
     assert next(iter(eng.pool)).end == INF
+
+
+def test_live_mod_wheel_rows_come_from_the_worker() -> None:
+    """Live, the mod wheel's event is decoded on the worker: the first note plays the cached row at once, a
+    note after the worker is done plays the decoded one."""
+    model = StubModel()
+    eng = make_engine(realtime=True, model=model)
+    try:
+        assert eng.prepare(timeout=30)
+        eng.schedule(cc(1, 127), 0)
+        eng.schedule(on(60, 64), 0)
+        eng.process(256)
+        first = next(iter(eng.pool))
+        assert np.shares_memory(first.strikes[0].src, first.cache.data)  # not waiting for the decoder
+        deadline = time.monotonic() + 30
+        while not eng.worker.live and time.monotonic() < deadline:
+            time.sleep(0.01)
+        eng.schedule(on(62, 64), eng.time)
+        eng.process(256)
+        eng.schedule(on(60, 64), eng.time)  # 60's variant was requested by the first note
+        eng.process(256)
+        voice = next(v for v in eng.pool if v.note == 60 and not v.killed)
+        assert not np.shares_memory(voice.strikes[0].src, voice.cache.data)
+    finally:
+        eng.close()

@@ -208,3 +208,24 @@ def test_example_note_and_normalize(cli, tmp_path: Path) -> None:
     assert len(note) == 3 * RATE
     held = note[int(1.7 * RATE): int(1.95 * RATE)]  # re-excited: still sounding near the note-off
     assert np.sqrt((held ** 2).mean()) > 0.05 * np.sqrt((note[: RATE // 2] ** 2).mean())
+
+
+def test_render_never_imports_torch(cli, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (f"from siam_rt.cli import main\nmain(['render', '--example', '-o', {str(tmp_path / 'x.wav')!r}, "
+            "'--quiet'])\nimport sys\nprint('TORCH', 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli.env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "TORCH False" in proc.stdout
+
+
+def test_note_names() -> None:
+    from siam_rt.cli.note import parse_pitch
+    from siam_rt.errors import SiamError
+
+    assert [parse_pitch(p) for p in ("60", "C4", "A4", "F#3", "Bb2", "c-1", "G9")] == [60, 60, 69, 54, 46, 0, 127]
+    for bad in ("H2", "C10", "128", "C#"):
+        with pytest.raises(SiamError):
+            parse_pitch(bad)

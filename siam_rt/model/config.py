@@ -26,6 +26,7 @@ class ModelConfig:
     n_pitches: int = 88  # pitch classes 21..108
     voices: int = 4  # pitches sounding in one event (top of the pitch activations)
     harmonics: int = 16
+    detune: float = 0.0  # semitones a voice may be detuned by; 0: equal temperament (learned detune drifted)
     excitation_len: int = 2048
     fir_taps: int = 32
     # room

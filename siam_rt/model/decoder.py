@@ -1,7 +1,9 @@
 """The per-event decoder: a physics-inspired synthesiser of one event, conditioned on the context (timbre).
 
 An event vector sets which pitches sound (a pitch head read from the vector alone, so pitch does not depend on
-the preset) with a fine detune each; the context modulates everything else by FiLM: harmonic profile, decay
+the preset), in equal temperament unless ``cfg.detune`` allows a learned detune (trained from scratch, it drifted
+to its limits: the spectral loss gives frequencies no useful gradient); the context modulates everything else by
+FiLM: harmonic profile, decay
 times of each partial, inharmonicity, attack, and the noise excitation's envelope and filter. The resonance is a
 bank of exponentially damped sinusoids at continuous frequencies (modal synthesis), evaluated frame by frame with
 one small matrix product, so the graph has no FFT and no bin-quantised pitch.
@@ -77,7 +79,9 @@ class EventDecoder(nn.Module):
         # the frequency path runs in float64: a few ulps of difference between engines in a float32 frequency
         # grow over 32768 samples into audible phase differences (and failed parity between torch and ONNX)
         c = self.consts64
-        semis = idx.double() - c[2] + 0.5 * torch.tanh(torch.gather(raw_detune, 1, idx).double())  # re A4
+        semis = idx.double() - c[2]  # semitones re A4
+        if cfg.detune:
+            semis = semis + cfg.detune * torch.tanh(torch.gather(raw_detune, 1, idx).double())
         w0 = c[0] * torch.exp(semis * c[1])  # [B,A] fundamental in rad/sample, float64
 
         hid = torch.cat([vectors, ((semis[:, :1].float() + 5.0) / 24.0)], dim=-1)  # register re E4

@@ -136,9 +136,13 @@ def test_all_notes_off_silences_within_a_second() -> None:
 
 
 def test_all_sound_off_cuts_at_once() -> None:
+    """CC120: voices cut in 2 ms; with the room on, its tail fades within the next block too."""
     eng = make_engine(room=False)
     out = mono(render(eng, [(0.0, on(60)), (0.3, cc(120, 0))], 0.5))
     assert np.abs(out[int(0.31 * RATE):]).max() == 0.0
+    eng = make_engine()
+    out = mono(render(eng, [(0.0, on(60)), (0.3, cc(120, 0))], 0.5))
+    assert np.abs(out[int(0.3 * RATE) + 2 * 256:]).max() == 0.0
 
 
 def test_reset_controllers() -> None:

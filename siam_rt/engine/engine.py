@@ -387,6 +387,8 @@ class Engine:
         elif cc == 120:
             for v in self.pool.on_channel(ch.index):
                 v.kill(t, int(CUT_S * self.mix_rate))
+            if ch.cache is not None:
+                ch.cache.room.fade_out(int(CUT_S * self.mix_rate))  # all *sound* off: the room's tail too
         elif cc == 121:
             was_sustained = ch.sustain or ch.sostenuto
             ch.reset_controllers()

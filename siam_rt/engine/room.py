@@ -28,6 +28,7 @@ class Room:
         self._frame = np.zeros(2 * block, np.float32)
         self._head = 0
         self._silent_blocks = self.parts + 1  # nothing to ring out yet
+        self._fading = 0  # blocks left of an all-sound-off: the first fades, the rest are silent
 
     @property
     def ringing(self) -> bool:
@@ -35,13 +36,21 @@ class Room:
         return self._silent_blocks <= self.parts
 
     def reset(self) -> None:
-        """Silence the room (after a non-finite sample, or all-sound-off)."""
+        """Silence the room at once (after a non-finite sample)."""
         self._fdl[:] = 0
         self._frame[:] = 0
         self._silent_blocks = self.parts + 1
 
+    def fade_out(self, mute: int = 0) -> None:
+        """All-sound-off: fade the room out over its next block, then keep it silent (input dropped) for ``mute``
+        more samples (the voices' own fades)."""
+        self._fading = 1 + -(-mute // self.block)
+
     def process(self, x: np.ndarray | None) -> np.ndarray | None:
         """The wet signal of one block (``x`` of ``block`` samples, or None for silence); None when silent."""
+        if self._fading and not self.ringing:
+            self._fading -= 1
+            return None
         if x is None:
             if not self.ringing:
                 return None
@@ -63,4 +72,9 @@ class Room:
         self._fdl[h + self.parts] = spec
         np.multiply(self._fdl[h: h + self.parts], self.spectra, out=self._prod)
         self._prod.sum(axis=0, out=self._acc)
-        return np.fft.irfft(self._acc, 2 * b)[b:].astype(np.float32, copy=False)
+        out = np.fft.irfft(self._acc, 2 * b)[b:].astype(np.float32, copy=False)
+        if self._fading:
+            out *= np.linspace(1.0, 0.0, b, dtype=np.float32)
+            self.reset()
+            self._fading -= 1
+        return out

@@ -76,6 +76,7 @@ class EventDecoder(nn.Module):
         logits, raw_detune = self.pitch(vectors).chunk(2, dim=-1)
         act = torch.sigmoid(logits)
         weight, idx = torch.topk(act, cfg.voices, dim=1)  # [B,A]
+        weight = weight * torch.sigmoid(50.0 * (weight - 0.1))  # a voice barely on is off: no stray subharmonics
         # the frequency path runs in float64: a few ulps of difference between engines in a float32 frequency
         # grow over 32768 samples into audible phase differences (and failed parity between torch and ONNX)
         c = self.consts64

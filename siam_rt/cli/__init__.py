@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "siam_rt.cli.preset",
     "siam_rt.cli.render",
     "siam_rt.cli.note",
+    "siam_rt.cli.play",
     "siam_rt.cli.analyze",
     "siam_rt.cli.resynth",
     "siam_rt.cli.report",

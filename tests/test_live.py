@@ -1,0 +1,184 @@
+"""The live-play parts that need no JACK server: clock mapping, MIDI port choice, recorder, reloads, options."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from siam_rt.cli.play import format_summary, parse_channels
+from siam_rt.errors import SiamError
+from siam_rt.io.audio_out import resolve_device
+from siam_rt.io.clock import STEP_COUNT, AudioClock, MidiStamps, MinOffset
+from siam_rt.io.midi_in import API_ALIASES, open_api, resolve_port
+from siam_rt.io.recorder import Recorder
+from siam_rt.live.reload import Reloader, channel_presets
+from siam_rt.live.session import group_channels
+from siam_rt.resources import presets_dir
+from siam_rt.timbre.bank import load_bank
+
+
+def test_min_offset_ignores_late_stamps_and_follows_steps() -> None:
+    """Late stamps (GIL waits) do not move the mapping; a lasting step (an xrun) is followed within STEP_COUNT."""
+    rng = np.random.default_rng(0)
+    m = MinOffset()
+    for i in range(400):
+        t = i * 0.005
+        late = 0.02 if i % 7 == 0 else 0.0
+        m.update(t + 3.0 + late + 0.0005 * rng.random(), t)
+    assert abs(m.offset - 3.0) < 0.0006
+    for i in range(400, 400 + STEP_COUNT + 1):
+        t = i * 0.005
+        m.update(t + 3.03 + 0.0005 * rng.random(), t)
+    assert abs(m.offset - 3.03) < 0.0006
+
+
+def test_audio_clock_maps_time_to_frames() -> None:
+    """Monotonic time -> the frame being rendered then; 0 before the stream runs."""
+    clock = AudioClock(48000)
+    assert not clock.running and clock.frame_at(123.0) == 0
+    for k in range(10):
+        clock.stamp(100.0 + k * 256 / 48000 + (0.004 if k == 3 else 0.0), k * 256)
+    assert clock.running
+    assert clock.frame_at(100.0 + 0.5) == 24000
+
+
+def test_midi_stamps_rebuild_arrival_times_from_deltas() -> None:
+    """RtMidi deltas summed and anchored at the earliest poll: a late poll does not delay its message."""
+    stamps = MidiStamps()
+    arrivals = [stamps.arrival(d, p) for d, p in ((0.0, 10.0005), (0.1, 10.1004), (0.1, 10.2030), (0.05, 10.2505))]
+    assert np.allclose(arrivals, [10.0005, 10.1004, 10.2004, 10.2504], atol=1e-6)
+
+
+def test_resolve_port_by_index_name_or_part() -> None:
+    ports = ["Midi Through:Port 0 14:0", "Keystation 49:MIDI 1 20:0", "loopMIDI Port 1"]
+    assert resolve_port(ports, "1") == 1
+    assert resolve_port(ports, "loopMIDI Port 1") == 2
+    assert resolve_port(ports, "keystation") == 1
+    with pytest.raises(SiamError, match=r"no MIDI input port 'nanoKEY'; ports: \[0\] Midi Through"):
+        resolve_port(ports, "nanoKEY")
+    with pytest.raises(SiamError, match="matches several ports"):
+        resolve_port(ports, "port")
+
+
+def test_midi_api_choice_names_what_exists() -> None:
+    """Every documented API name maps to RtMidi's; one not compiled in is a clear error listing the others."""
+    assert {API_ALIASES[a] for a in ("jack", "alsa", "coremidi", "winmm")} == {"jack", "alsa", "core", "winmm"}
+    fake = types.SimpleNamespace(API_RTMIDI_DUMMY=99, get_compiled_api=lambda: [2, 99], get_api_name=lambda a: "alsa")
+    with pytest.raises(SiamError, match="MIDI API 'coremidi' is not available.*available: alsa"):
+        open_api(fake, "coremidi")
+
+
+class FakeSd:
+    """Just enough of sounddevice for device resolution."""
+
+    default = types.SimpleNamespace(device=[-1, -1])
+
+    @staticmethod
+    def query_hostapis() -> list[dict]:
+        return [{"name": "ALSA"}, {"name": "JACK Audio Connection Kit"}]
+
+    @staticmethod
+    def query_devices() -> list[dict]:
+        return [{"name": "HDA Intel: mic", "hostapi": 0, "max_output_channels": 0},
+                {"name": "HDA Intel: out", "hostapi": 0, "max_output_channels": 2},
+                {"name": "system", "hostapi": 1, "max_output_channels": 2}]
+
+
+def test_resolve_device() -> None:
+    """--device by index or name part; the default prefers JACK when PortAudio has no default; errors list all."""
+    assert resolve_device(FakeSd, None) == 2
+    assert resolve_device(FakeSd, "1") == 1
+    assert resolve_device(FakeSd, "hda") == 1
+    assert resolve_device(FakeSd, "jack") == 2
+    with pytest.raises(SiamError, match=r"devices: \[1\] HDA Intel: out \(ALSA\); \[2\] system \(JACK"):
+        resolve_device(FakeSd, "usb")
+    with pytest.raises(SiamError, match="no audio output device 0"):
+        resolve_device(FakeSd, "0")
+
+
+def test_recorder_writes_whole_blocks_and_finishes_atomically(tmp_path: Path) -> None:
+    """Blocks pushed from another thread land in order; the file appears under its name only at close."""
+    out = tmp_path / "take.wav"
+    rec = Recorder(out, 48000)
+    blocks = [np.full((256, 2), i / 1000, np.float32) for i in range(300)]
+    pusher = threading.Thread(target=lambda: [rec.push(b) for b in blocks])
+    pusher.start()
+    pusher.join()
+    assert not out.exists()
+    assert rec.close() == out and not rec.part.exists()
+    audio, rate = sf.read(out, dtype="float32")
+    assert rate == 48000 and audio.shape == (300 * 256, 2) and rec.dropped == 0
+    assert np.array_equal(audio[::256, 0], np.arange(300, dtype=np.float32) / 1000)
+
+
+def test_recorder_rejects_what_it_cannot_write(tmp_path: Path) -> None:
+    with pytest.raises(SiamError, match="writes .wav, .flac or .aiff"):
+        Recorder(tmp_path / "take.mp3", 48000)
+    with pytest.raises(SiamError, match="does not exist"):
+        Recorder(tmp_path / "missing" / "take.wav", 48000)
+
+
+def test_options() -> None:
+    assert parse_channels("1,2,10") == frozenset({0, 1, 9})
+    assert parse_channels("1-3,16") == frozenset({0, 1, 2, 15})
+    assert parse_channels(None) is None
+    for bad in ("0", "17", "a", "3-1"):
+        with pytest.raises(SiamError, match="--channels"):
+            parse_channels(bad)
+    assert group_channels(["piano"] * 9 + [None] + ["piano"] * 6, set(range(16))) == "piano 1-9,11-16 | - 10"
+    text = format_summary({"seconds": 2.0, "notes_played": 3, "midi_received": 6, "underruns": 0,
+                           "cpu_load_mean": 0.1, "cpu_load_max": 0.2, "latency_ms": 10.7, "blocksize": 256,
+                           "samplerate": 48000, "device": "[0] system (JACK)"})
+    assert "3 notes from 6 MIDI messages" in text and "0 underruns" in text
+
+
+def test_channel_presets_follow_the_engine_precedence() -> None:
+    bank = load_bank()
+    chosen = channel_presets(bank, None, {3: "strings"}, {0: 73, 3: 0})
+    assert chosen[0] is bank.for_program(73)
+    assert chosen[1] is bank.default_preset
+    assert chosen[3].name == "strings"  # pinned beats program change
+    assert chosen[9] is None  # the shipped bank mutes channel 10
+
+
+class FakeEngine:
+    """What the reloader touches: the decode worker, the bank and the channels."""
+
+    def __init__(self, bank) -> None:
+        self.bank = bank
+        self.channels = [types.SimpleNamespace(preset=bank.default_preset, cache=None, pending=None)
+                         for _ in range(16)]
+        self.worker = types.SimpleNamespace(request_preset=lambda p: None, wait_idle=lambda t: True)
+        self.assigned: list = []
+
+    def assign_preset(self, channel: int, preset) -> None:
+        self.channels[channel].preset = preset
+        self.assigned.append(preset.name)
+
+
+def test_reload_keeps_the_old_bank_on_a_bad_file_and_takes_a_good_one(tmp_path: Path) -> None:
+    folder = tmp_path / "presets"
+    shutil.copytree(presets_dir(), folder)
+    bank = load_bank(folder)
+    engine = FakeEngine(bank)
+    posted: list = []
+    messages: list[str] = []
+    reloader = Reloader(engine, folder, bank.default_preset.model_id, None, {}, {}, posted.append, messages.append)
+    good = (folder / "piano.json").read_text()
+    (folder / "piano.json").write_text(good[:40])
+    assert not reloader.reload("test") and not posted
+    assert "piano.json" in messages[-1] and "old presets keep playing" in messages[-1]
+    raw = json.loads(good)
+    raw["engine"]["release_s"] = 0.5
+    (folder / "piano.json").write_text(json.dumps(raw))
+    assert reloader.reload("test") and len(posted) == 1
+    posted[0]()  # what the audio callback runs
+    assert engine.bank is not bank and engine.channels[0].preset.engine.release_s == 0.5
+    assert engine.channels[9].preset is None

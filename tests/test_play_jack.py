@@ -1,0 +1,425 @@
+"""`siam-rt play` on a real JACK dummy server: RtMidi sends a scripted phrase into its virtual port, jack_capture
+records its output ports, and the recording is checked for pitch, timing, program change, release, sustain and
+all-notes-off. One session per JACK period (256 and 128) plays the whole script; each test checks one part.
+
+Sent times are monotonic seconds; the first note's onset in the recording anchors them (JACK MIDI moves every
+message to a period boundary, so each mapped time is good to one period).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siam_rt.live.harness import Capture, MidiSender, PlayProcess, cents, envelope_db, first_above, pitch_hz
+from siam_rt.resources import presets_dir
+
+DRY, PC_PRESET = "piano_norev", "flute_norev"  # shipped presets with the room mixed out: the voices alone
+RELEASE_S = 0.35  # piano's release
+PC_PROGRAM = 73  # the test bank maps it to PC_PRESET
+SPACING = (0.0, 0.7, 1.45, 2.15, 2.9)  # note 67 on channel 2, held 0.2 s: irregular on purpose
+PITCHES = ((3.7, 48), (4.5, 60), (5.3, 67), (6.1, 72))  # channel 2, held 0.5 s
+PEDAL_DOWN, PEDAL_NOTE, PEDAL_NOTE_OFF, PEDAL_UP = 7.1, 7.2, 7.4, 8.7  # channel 2, note 64
+PHRASE = (9.3, 9.45, 9.6, 9.75, 9.9, 10.05, 10.2, 10.35)  # channel 1, held 0.2 s (legato); program change before #5
+PHRASE_NOTES = (60, 62, 64, 65, 67, 65, 64, 62)
+PC_AT = 9.89
+CHORD = (48, 55, 60, 64)
+ALL_OFF = {"dry": (11.4, 11.7, 12.2), "room": (13.7, 14.0, 14.5)}  # chord, keys up (pedal down), all-notes-off
+ALL_OFF_CHANNEL = {"dry": 2, "room": 3}  # channel 3: the default preset; channel 4 pinned to piano (with room)
+SECONDS = 17.0  # recording length
+NOTE_LABELS = ("space", "pitch", "pedal_note", "phrase", "dry_chord48", "room_chord48")  # onsets found for these
+
+pytestmark = pytest.mark.jack  # under CI these must run, not skip (see conftest)
+
+
+@dataclass
+class Session:
+    """What one scripted session produced."""
+
+    period: int
+    rate: int = 0
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sent: dict[str, float] = field(default_factory=dict)  # label -> monotonic send time
+    summary: dict = field(default_factory=dict)
+    reload_lines: list[str] = field(default_factory=list)
+    onsets: dict[str, int] = field(default_factory=dict)  # note-on label -> frame of its onset
+    presets: Path = Path()
+
+    def find_onsets(self) -> None:
+        """Each note's onset, searched near the previous onset plus the send-time difference: a chain of short
+        spans, so that a stall of the JACK clock somewhere does not shift every later note."""
+        first = first_above(self.audio, 1e-3)
+        assert first is not None, "the recording is silent"
+        labels = sorted((k for k in self.sent if k.startswith(NOTE_LABELS) and not k.endswith("_off")),
+                        key=self.sent.get)
+        prev = labels[0]
+        self.onsets[prev] = note_onset(self.audio, first + int(0.02 * self.rate), self.rate)
+        for label in labels[1:]:
+            expected = self.onsets[prev] + int(round((self.sent[label] - self.sent[prev]) * self.rate))
+            self.onsets[label] = note_onset(self.audio, expected, self.rate)
+            prev = label
+
+    def frame(self, label: str, ref: str) -> int:
+        """Where message ``label`` lands in the recording, from the onset of note ``ref`` (within a period)."""
+        return self.onsets[ref] + int(round((self.sent[label] - self.sent[ref]) * self.rate))
+
+
+def make_presets(folder: Path) -> Path:
+    """The shipped presets plus piano and flute without their rooms; the dry piano is the default and program
+    PC_PROGRAM plays the dry flute."""
+    for path in presets_dir().glob("*.json"):
+        shutil.copy(path, folder / path.name)
+    for source, name in (("piano", DRY), ("flute", PC_PRESET)):
+        raw = json.loads((folder / f"{source}.json").read_text())
+        raw.update(name=name, description=f"{source} without room (tests)")
+        raw["engine"]["reverb_mix"] = 0.0
+        (folder / f"{name}.json").write_text(json.dumps(raw))
+    bank = json.loads((folder / "bank.json").read_text())
+    bank["default"] = DRY
+    bank["programs"][str(PC_PROGRAM)] = PC_PRESET
+    (folder / "bank.json").write_text(json.dumps(bank))
+    return folder
+
+
+def script(midi: MidiSender, t0: float) -> dict[str, float]:
+    """Send the whole phrase; returns the send time of each labelled message."""
+    events: list[tuple[float, str, list[int]]] = []
+    for i, t in enumerate(SPACING):
+        events += [(t, f"space{i}", [0x91, 67, 100]), (t + 0.2, f"space{i}_off", [0x81, 67, 0])]
+    for t, note in PITCHES:
+        events += [(t, f"pitch{note}", [0x91, note, 100]), (t + 0.5, f"pitch{note}_off", [0x81, note, 0])]
+    events += [(PEDAL_DOWN, "pedal_down", [0xB1, 64, 127]), (PEDAL_NOTE, "pedal_note", [0x91, 64, 100]),
+               (PEDAL_NOTE_OFF, "pedal_note_off", [0x81, 64, 0]), (PEDAL_UP, "pedal_up", [0xB1, 64, 0])]
+    for i, (t, n) in enumerate(zip(PHRASE, PHRASE_NOTES, strict=True)):
+        events += [(t, f"phrase{i}", [0x90, n, 100]), (t + 0.2, f"phrase{i}_off", [0x80, n, 0])]
+    events.append((PC_AT, "program", [0xC0, PC_PROGRAM]))
+    for kind, (on, keys_up, all_off) in ALL_OFF.items():
+        ch = ALL_OFF_CHANNEL[kind]
+        events += [(on - 0.05, f"{kind}_pedal", [0xB0 | ch, 64, 127])]
+        events += [(on, f"{kind}_chord{n}", [0x90 | ch, n, 110]) for n in CHORD]
+        events += [(keys_up, f"{kind}_chord{n}_off", [0x80 | ch, n, 0]) for n in CHORD]
+        events += [(all_off, f"{kind}_all_off", [0xB0 | ch, 123, 0]), (all_off + 1.1, f"{kind}_up", [0xB0 | ch, 64, 0])]
+    sent = {}
+    for t, label, message in sorted(events, key=lambda e: e[0]):
+        sent[label] = midi.at(t0 + t, message)
+    return sent
+
+
+def wait_line(play: PlayProcess, text: str, start: int, timeout: float = 15) -> str:
+    """The first output line after line ``start`` that contains ``text``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in play.lines[start:]:
+            if text in line:
+                return line
+        time.sleep(0.1)
+    raise AssertionError(f"no line with {text!r} after line {start}:\n{''.join(play.lines)}")
+
+
+@pytest.fixture(scope="module", params=[256, 128], ids=lambda p: f"period{p}")
+def session(request: pytest.FixtureRequest, jack_manager, tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """Run the scripted session once per JACK period."""
+    if shutil.which("jack_capture") is None:
+        pytest.skip("jack_capture not found; install with: apt-get install jack-capture")
+    server = jack_manager.ensure(request.param)
+    tmp = tmp_path_factory.mktemp(f"play{request.param}")
+    (tmp / "presets").mkdir()
+    folder = make_presets(tmp / "presets")
+    play = PlayProcess("--virtual", "siam", "--presets", str(folder), "--preset-map", "4=piano",
+                       "--prepare", PC_PRESET, "--samplerate", str(server.rate), stats=tmp / "stats.json")
+    capture = midi = None
+    out = Session(request.param, rate=server.rate, presets=folder)
+    try:
+        play.start()
+        capture = Capture(play.out_ports, tmp / "out.wav", SECONDS).start()
+        midi = MidiSender("siam-rt:siam")
+        play.arm()
+        time.sleep(0.3)
+        out.sent = script(midi, time.monotonic() + 0.2)
+        audio, rate = capture.wait()
+        out.audio, out.rate = audio.mean(axis=1), rate
+        # Reloads: a broken preset file is reported and the old presets keep playing; fixing it reloads.
+        mark = len(play.lines)
+        good = (folder / "piano.json").read_text()
+        (folder / "piano.json").write_text(good[: len(good) // 2])
+        out.reload_lines.append(wait_line(play, "presets not reloaded", mark))
+        mark = len(play.lines)
+        (folder / "piano.json").write_text(good)
+        out.reload_lines.append(wait_line(play, "presets reloaded", mark))
+    finally:
+        if midi is not None:
+            midi.close()
+        if capture is not None:
+            capture.kill()
+        out.summary = play.stop()
+    assert out.summary["exit_code"] == 0, out.summary["output"]
+    out.find_onsets()
+    return out
+
+
+def note_onset(x: np.ndarray, around: int, rate: int, before_s: float = 0.03, after_s: float = 0.04) -> int:
+    """First sample above half the peak of the window from ``before_s`` before ``around`` to ``after_s`` after it:
+    the attack of the note expected near ``around``, even over the tail of the note before (attacks here reach
+    their peak within 3 ms, and a tail 150 ms on is more than 6 dB down)."""
+    a = max(around - int(before_s * rate), 0)
+    b = around + int(after_s * rate)
+    peak = float(np.abs(x[a:b]).max())
+    onset = first_above(x, 0.5 * peak, a, b)
+    assert onset is not None
+    return onset
+
+
+def fall_time(x: np.ndarray, start: int, rate: int, floor_db: float, limit_s: float) -> float:
+    """Seconds from ``start`` until the 2 ms envelope stays below ``floor_db`` (dBFS) for good (within limit_s)."""
+    env = envelope_db(x[start: start + int(limit_s * rate)], rate)
+    above = np.flatnonzero(env >= floor_db)
+    return 0.0 if above.size == 0 else (above[-1] + 1) / rate
+
+
+def test_started_and_stopped_cleanly(session: Session) -> None:
+    """Ctrl-C ends the session with exit code 0 and a summary that counted every note."""
+    s = session.summary
+    assert s["notes_played"] == len(SPACING) + len(PITCHES) + 1 + len(PHRASE) + 2 * len(CHORD), s
+    assert s["active_voices"] == 0 and s["callback_errors"] == 0 and s["nonfinite_samples"] == 0, s
+    assert "played " in s["output"] and "underruns" in s["output"]
+    print(f"period {session.period}: underruns {s['underruns']}, CPU mean {s['cpu_load_mean']:.3f} max "
+          f"{s['cpu_load_max']:.3f}, late events {s['late_events']}")
+
+
+def test_onsets_keep_the_sent_spacing(session: Session) -> None:
+    """Onset differences equal the send-time differences within one JACK period + 2 ms."""
+    rate = session.rate
+    errors_ms = []
+    for i in range(1, len(SPACING)):
+        sent = session.sent[f"space{i}"] - session.sent[f"space{i - 1}"]
+        heard = (session.onsets[f"space{i}"] - session.onsets[f"space{i - 1}"]) / rate
+        errors_ms.append(1e3 * (heard - sent))
+    limit_ms = 1e3 * session.period / rate + 2
+    print(f"period {session.period}: spacing errors (ms) {np.round(errors_ms, 2).tolist()}, limit {limit_ms:.2f}")
+    assert max(abs(e) for e in errors_ms) <= limit_ms, f"{errors_ms}; {xruns(session)}"
+
+
+def test_pitch_of_each_note(session: Session) -> None:
+    """Each note's pitch is within 25 cents; where the bundled model itself is out of tune (decoded directly,
+    no engine), the live pitch must match the model's and the test is an expected failure naming the figures."""
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.resources import default_model_dir
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+
+    x, rate = session.audio, session.rate
+    live = {}
+    for _, note in PITCHES:
+        on = session.onsets[f"pitch{note}"]
+        live[note] = pitch_hz(x[on + int(0.05 * rate): on + int(0.45 * rate)], rate)
+    model = OnnxModel(threads=1)
+    note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)
+    preset = load_bank(session.presets, model.model_id).get(DRY)
+    offset = 0 if preset.note_offset is None else preset.note_offset
+    vectors = np.stack([note_map.vector(n, 100) + offset for _, n in PITCHES]).astype(np.float32)
+    decoded = model.decode(vectors, preset.context)
+    sr = model.sample_rate
+    direct = {n: pitch_hz(y[int(0.05 * sr): int(0.45 * sr)], sr) for (_, n), y in zip(PITCHES, decoded, strict=True)}
+    figures = {n: {"live": _round(cents(live[n], n)), "model": _round(cents(direct[n], n))} for _, n in PITCHES}
+    print(f"period {session.period}: cents off per note {figures}")
+    for _, n in PITCHES:
+        if direct[n] > 0:
+            assert live[n] > 0 and abs(1200 * math.log2(live[n] / direct[n])) < 25, figures
+    in_tune = [n for _, n in PITCHES if abs(cents(direct[n], n)) < 25]
+    for n in in_tune:
+        assert abs(cents(live[n], n)) < 25, figures
+    if len(in_tune) < len(PITCHES):
+        pytest.xfail(f"the bundled model alone plays {len(PITCHES) - len(in_tune)} of {len(PITCHES)} notes out of "
+                     f"tune; cents off (live, model): {figures}")
+
+
+def test_release_after_note_off(session: Session) -> None:
+    """After note-off the voice falls below -60 dB (from its peak) within its release time + 50 ms."""
+    x, rate = session.audio, session.rate
+    times = []
+    for i in range(len(SPACING)):
+        on = session.onsets[f"space{i}"]
+        off = session.frame(f"space{i}_off", f"space{i}")
+        peak_db = 20 * math.log10(float(np.abs(x[on:off]).max()))
+        gap = 0.5 if i + 1 == len(SPACING) else SPACING[i + 1] - SPACING[i] - 0.2 - 0.02  # before the next note
+        times.append(fall_time(x, off, rate, peak_db - 60, gap))
+    print(f"period {session.period}: release to -60 dB (s) {np.round(times, 3).tolist()}")
+    assert max(times) <= RELEASE_S + 0.05, f"{times}; {xruns(session)}"
+
+
+def test_sustain_pedal_holds_notes(session: Session) -> None:
+    """A note released with the pedal down sounds on (re-excited) until the pedal lifts, where a released note is
+    digital silence within its release time; then it falls below -60 dB within release time + 50 ms."""
+    x, rate = session.audio, session.rate
+    on = session.onsets["pedal_note"]
+    key_up, up = session.frame("pedal_note_off", "pedal_note"), session.frame("pedal_up", "pedal_note")
+    peak_db = 20 * math.log10(float(np.abs(x[on: key_up]).max()))
+    held = envelope_db(x[key_up + int((RELEASE_S + 0.05) * rate): up - 2 * session.period], rate, window_s=0.02)
+    last = held[-int(0.3 * rate):]
+    fall = fall_time(x, up, rate, peak_db - 60, 0.5)  # the phrase starts 0.6 s after
+    print(f"period {session.period}: while held, {held.min() - peak_db:.1f} dB from peak at least, "
+          f"{last.max() - peak_db:.1f} dB in the last 0.3 s; below -60 dB {fall:.3f} s after the pedal lifted")
+    assert held.min() > peak_db - 75 and last.max() > peak_db - 50, \
+        f"the note died with the pedal still down; {xruns(session)}"
+    assert fall <= RELEASE_S + 0.05, f"{fall}; {xruns(session)}"
+
+
+def band_profile(x: np.ndarray, rate: int, n: int = 24) -> np.ndarray:
+    """Log energy in ``n`` log-spaced bands (60 Hz-12 kHz), relative to the loudest band."""
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / rate)
+    edges = np.geomspace(60, 12000, n + 1)
+    pairs = zip(edges[:-1], edges[1:], strict=True)
+    bands = np.array([10 * np.log10(spec[(f >= a) & (f < b)].sum() + 1e-12) for a, b in pairs])
+    return bands - bands.max()
+
+
+def reference_profiles(presets: Path, rate: int, seconds: float) -> dict[str, dict[int, np.ndarray]]:
+    """Each phrase note alone through the offline engine, per preset: the timbres to recognise."""
+    from siam_rt.engine import EngineConfig, load_engine
+
+    out: dict[str, dict[int, np.ndarray]] = {}
+    n = int(seconds * rate)
+    for name in (DRY, PC_PRESET):
+        cfg = EngineConfig(sample_rate=rate, block=256)
+        with load_engine(None, presets, cfg, realtime=False, preset=name) as engine:
+            out[name] = {}
+            for note in sorted(set(PHRASE_NOTES)):
+                engine.reset()
+                engine.schedule([0x90, note, 100], 0)
+                audio = np.concatenate([engine.process(256) for _ in range(n // 256 + 1)]).mean(1)
+                out[name][note] = band_profile(audio[:n], rate)
+    return out
+
+
+def test_program_change_mid_phrase(session: Session) -> None:
+    """After a program change the next note has the new timbre, on time (within two periods), and the phrase
+    has no silent gap longer than one period."""
+    x, rate, period = session.audio, session.rate, session.period
+    window = 0.1
+    refs = reference_profiles(session.presets, rate, window)
+    onsets = [session.onsets[f"phrase{i}"] for i in range(len(PHRASE))]
+    heard = []
+    for on, note in zip(onsets, PHRASE_NOTES, strict=True):
+        profile = band_profile(x[on: on + int(window * rate)], rate)
+        dist = {k: float(np.sqrt(np.mean((profile - ref[note]) ** 2))) for k, ref in refs.items()}
+        heard.append(min(dist, key=dist.get))
+    first_new = 4
+    late = (onsets[first_new] - session.frame(f"phrase{first_new}", f"phrase{first_new - 1}")) / period
+    print(f"period {period}: timbres {heard}; first new note {late:+.2f} periods from its mapped time")
+    assert heard == [DRY] * first_new + [PC_PRESET] * (len(PHRASE) - first_new), heard
+    assert abs(late) <= 2, f"{late}; {xruns(session)}"
+    phrase = x[onsets[0]: session.frame(f"phrase{len(PHRASE) - 1}_off", f"phrase{len(PHRASE) - 1}")]
+    peak_db = 20 * math.log10(float(np.abs(phrase).max()))
+    quiet = envelope_db(phrase, rate, window_s=0.0005) < peak_db - 60
+    longest = _longest_run(quiet)
+    assert longest <= period, f"a silent gap of {longest} samples"
+
+
+def test_all_notes_off_silences_within_a_second(session: Session) -> None:
+    """After all-notes-off (CC123, sustain pedal still down) the output is below -80 dBFS within 1 s: for voices
+    alone (a preset without room), and with the room. Where the bundled model's own room response is still above
+    -80 dB of its start 1 s in (the provisional model's rooms do not decay), the room case is an expected failure
+    naming the figures."""
+    x, rate = session.audio, session.rate
+    limits = {"dry": ALL_OFF["room"][0] - ALL_OFF["dry"][2] - 0.1, "room": SECONDS - ALL_OFF["room"][2] - 0.3}
+    falls = {kind: fall_time(x, session.frame(f"{kind}_all_off", f"{kind}_chord48"), rate, -80.0, limits[kind])
+             for kind in ALL_OFF}
+    print(f"period {session.period}: below -80 dBFS after all-notes-off (s) {falls}")
+    assert falls["dry"] <= 1.0, falls
+    if falls["room"] > 1.0:
+        ir_db = room_decay_db(session.presets, "piano", 1.0)
+        if ir_db > -80:
+            pytest.xfail(f"the bundled model's piano room is {ir_db:.0f} dB from its start 1 s in (it does not "
+                         f"decay); all-notes-off reaches -80 dBFS after {falls}")
+    assert falls["room"] <= 1.0, falls
+
+
+def room_decay_db(presets: Path, name: str, seconds: float) -> float:
+    """Level of a preset's room response ``seconds`` in (20 ms window), in dB from its loudest 20 ms."""
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+
+    model = OnnxModel(threads=1)
+    ir, _ = model.room(load_bank(presets, model.model_id).get(name).context)
+    w = int(0.02 * model.sample_rate)
+    frames = np.sqrt(np.convolve(ir.astype(np.float64) ** 2, np.ones(w) / w, "valid"))
+    at = min(int(seconds * model.sample_rate), len(frames) - 1)
+    return float(20 * np.log10(frames[at] / frames.max() + 1e-12)) if at < len(frames) - 1 else -200.0
+
+
+def test_reload_rejects_a_bad_file_and_takes_a_good_one(session: Session) -> None:
+    """A broken preset file is reported and the old presets keep playing; the fixed file is reloaded."""
+    bad, good = session.reload_lines
+    assert "presets not reloaded" in bad and "piano.json" in bad and "old presets keep playing" in bad
+    assert "presets reloaded" in good
+    assert session.summary["reloads"] >= 1 and session.summary["reload_failures"] >= 1
+
+
+def xruns(session: Session) -> str:
+    """What the session's underrun count says about a timing failure."""
+    n = session.summary.get("underruns", 0)
+    return f"{n} underruns (JACK xruns) during the session" + (": the machine was overloaded" if n else "")
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    """Length of the longest run of True."""
+    if not mask.any():
+        return 0
+    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[::2]).max())
+
+
+def _round(x: float) -> int | None:
+    return round(x) if math.isfinite(x) else None
+
+
+def test_missing_port_and_device_are_clear_errors(jack_server, cli) -> None:
+    """A missing MIDI port or audio device fails at once (before the model loads), listing what exists."""
+    proc = cli("play", "--midi-in", "no-such-keyboard", "--midi-api", "jack", timeout=60)
+    assert proc.returncode == 2 and "siam-rt: error: no MIDI input port 'no-such-keyboard'; ports:" in proc.stderr
+    proc = cli("play", "--device", "no-such-card", timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "is not an audio output device; devices: [" in proc.stderr and "JACK" in proc.stderr
+
+
+def test_named_port_that_disappears_is_reconnected(jack_server, tmp_path: Path) -> None:
+    """--midi-in follows a port that goes away and comes back: notes from before and after both play."""
+    import rtmidi
+
+    def keyboard() -> rtmidi.MidiOut:
+        out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="siam-test-kbd")
+        out.open_virtual_port("keys")
+        return out
+
+    kbd = keyboard()
+    play = PlayProcess("--midi-in", "siam-test-kbd:keys", "--no-room", stats=tmp_path / "stats.json")
+    try:
+        play.start()
+        kbd.send_message([0x90, 60, 100])
+        time.sleep(0.3)
+        kbd.send_message([0x80, 60, 0])
+        mark = len(play.lines)
+        kbd.close_port()
+        kbd.delete()
+        wait_line(play, "lost: waiting", mark)
+        mark = len(play.lines)
+        kbd = keyboard()
+        wait_line(play, "reconnected", mark)
+        kbd.send_message([0x90, 64, 100])
+        time.sleep(0.3)
+        kbd.send_message([0x80, 64, 0])
+        time.sleep(0.5)
+    finally:
+        kbd.delete()
+        summary = play.stop()
+    assert summary["exit_code"] == 0, summary["output"]
+    assert summary["midi_reconnects"] == 1 and summary["notes_played"] == 2, summary["output"]

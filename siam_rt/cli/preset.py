@@ -67,7 +67,7 @@ def run_extract(args: argparse.Namespace) -> int:
     note_path = Path(model.manifest.folder) / "note_map.npz"
     note_map = NoteMap.load(note_path, model.model_id) if note_path.is_file() else None
     if args.rebuild_shipped:
-        for preset in build_shipped(folder, model, note_map):
+        for preset in build_shipped(folder, model):
             print(f"rebuilt {preset.name}")
         return 0
     if args.rebuild:

@@ -45,7 +45,23 @@ def note_offset(model: OnnxModel, note_map: NoteMap, enc: Encoding, limit: int =
         if LOW <= pitch <= HIGH:
             velocity = int(np.clip(127 * ev.amplitude ** (1 / note_map.gamma), 1, 127))
             offsets.append(ev.vector - note_map.vector(pitch, velocity))
-    return np.mean(offsets, axis=0).astype(np.float32) if offsets else None
+    if not offsets:
+        return None
+    return keep_in_tune(model, note_map, enc.context, np.mean(offsets, axis=0).astype(np.float32))
+
+
+def keep_in_tune(model: OnnxModel, note_map: NoteMap, context: np.ndarray, offset: np.ndarray,
+                 pitches: tuple[int, ...] = (36, 43, 50, 57, 64, 71, 78, 85, 92)) -> np.ndarray | None:
+    """The offset, halved until notes across the range still sound within 25 cents; None if none does."""
+    from siam_rt.evaluation.notes import cents, median_f0
+
+    for _ in range(6):
+        vecs = np.stack([note_map.vector(p, 100) + offset for p in pitches]).astype(np.float32)
+        audio = model.decode(vecs, context)[:, : model.sample_rate]
+        if all(abs(cents(median_f0(a, model.sample_rate), p)) <= 25 for a, p in zip(audio, pitches, strict=True)):
+            return offset
+        offset = offset / 2
+    return None
 
 
 def extract_preset(model: OnnxModel, path: Path, name: str, description: str, source: dict | None = None,

@@ -63,12 +63,12 @@ def rebuild(preset_source: dict, name: str, description: str, engine: EngineDefa
     return extract_preset(model, audio, name, description, preset_source, engine, note_map)
 
 
-def build_shipped(folder: Path, model: OnnxModel, note_map: NoteMap | None = None) -> list[Preset]:
+def build_shipped(folder: Path, model: OnnxModel) -> list[Preset]:
     """Extract every shipped preset into ``folder`` (bank.json is written separately, by hand)."""
     out = []
     for name, (description, program, room, engine) in SHIPPED.items():
         source = {"render": {"work": WORK, "program": program, "room": room, "seconds": SECONDS}}
-        preset = rebuild(source, name, description, engine, model, note_map)
+        preset = rebuild(source, name, description, engine, model)  # shipped presets keep the note map as is
         preset.save(folder / f"{name}.json")
         out.append(preset)
     return out

@@ -137,3 +137,13 @@ def test_readme_example_runs() -> None:
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)
     assert scope["audio"].shape == (2, 88200) and scope["wet"].shape == (2, 88200)
+
+
+def test_reset_false_plays_new_events_on_time(instrument: SiamInstrument) -> None:
+    """A continuation call's events land within one engine block of where a single long call puts them."""
+    first = [mido.Message("note_on", note=60, velocity=90, time=0.0), mido.Message("note_off", note=60, time=0.3)]
+    second = [mido.Message("note_on", note=67, velocity=90, time=0.25), mido.Message("note_off", note=67, time=0.5)]
+    a = instrument(first, duration=0.4, sample_rate=44100)
+    b = instrument(second, duration=0.6, sample_rate=44100, reset=False)
+    whole = instrument(first + [m.copy(time=m.time + 0.4) for m in second], duration=1.0, sample_rate=44100)
+    np.testing.assert_allclose(np.concatenate([a, b], axis=1), whole, atol=1e-6)

@@ -102,10 +102,10 @@ def make_engine(args: argparse.Namespace, preset_map: dict[int, str] | None = No
 
 
 def finish_and_write(audio: Any, out: Path, rate: int, subtype: str | None, args: argparse.Namespace) -> str:
-    """Limiter or normalisation, clipping guard, atomic write; returns a note on the level."""
+    """Limiter or normalisation, then an atomic chunked write (clipped samples counted); a note on the level."""
     import numpy as np
 
-    from siam_rt.io.audiofile import write_audio
+    from siam_rt.io.chunked import write_chunked
 
     if args.limiter:
         import pedalboard
@@ -117,30 +117,11 @@ def finish_and_write(audio: Any, out: Path, rate: int, subtype: str | None, args
         audio *= 10 ** (-1 / 20) / peak
         note = f"normalised from a peak of {20 * np.log10(peak):+.1f} dBFS"
         peak = 10 ** (-1 / 20)
-    clipped = int((audio > 1.0).sum() + (audio < -1.0).sum()) if subtype != "FLOAT" and peak > 1.0 else 0
+    clipped = write_chunked(out, audio, rate, subtype)
     if clipped:
         print(f"siam-rt: warning: {clipped} samples clipped (peak {20 * np.log10(peak):+.1f} dBFS); use --normalize "
               "or --limiter, or lower --gain-db", file=sys.stderr)
-    if subtype != "FLOAT":
-        audio = _clip_in_place(audio, to_int16=subtype == "PCM_16")
-    write_audio(out, audio, rate, subtype)
     return note or (f"peak {20 * np.log10(peak):+.1f} dBFS" if peak > 0 else "silent")
-
-
-def _clip_in_place(audio: Any, to_int16: bool, chunk: int = 1 << 18) -> Any:
-    """Clip to -1..1 chunk by chunk (no whole-size temporaries); to 16-bit integers when asked (faster to write
-    than libsndfile's own float conversion)."""
-    import numpy as np
-
-    pcm = np.empty(audio.shape, np.int16) if to_int16 else audio
-    for i in range(0, len(audio), chunk):
-        block = audio[i: i + chunk]
-        np.clip(block, -1.0, 1.0, out=block)
-        if to_int16:
-            block *= 32767.0
-            np.rint(block, out=block)
-            pcm[i: i + chunk] = block
-    return pcm
 
 
 def render_events(args: argparse.Namespace, engine: Any, events: list, duration: float, label: str) -> Any:

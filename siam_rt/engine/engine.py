@@ -89,7 +89,15 @@ class Engine:
         self._stats = EngineStats()
         self._busy_s = 0.0
         self._audio_s = 0.0
-        self._rooms: dict[str, PresetCache] = {}
+        self._rooms: dict[str, PresetCache] = {}  # rooms that may ring; touched by _rooms_and_master only
+        self._room_fades: list[PresetCache] = []
+        self._reset_rooms = False
+        self._executor: Any = None
+        self._in_flight: Any = None
+        if cfg.pipeline and not realtime:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siam-rt-rooms")
         self._bus = np.zeros((16, self.block), np.float32)
         self._fifo = np.zeros((4 * self.block * max(1, -(-self.rate // self.mix_rate)) + 8192, 2), np.float32)
         self._fill = 0
@@ -157,11 +165,12 @@ class Engine:
     def reset(self) -> None:
         """Back to the start: no voices, no queued events, controllers and presets as at creation, silent rooms,
         time 0. The decoded caches stay (so a reset costs nothing)."""
+        self._drain()
         self.scheduler.clear()
         self.pool.clear()
         for cache in self._rooms.values():
             cache.room.reset()
-        self._rooms = {}
+        self._rooms, self._room_fades, self._reset_rooms = {}, [], False
         self.rng = np.random.default_rng(self.config.seed)
         self.time = self.core_time = 0
         self._fill = 0
@@ -174,7 +183,11 @@ class Engine:
         self.channels = [self._initial_channel(i) for i in range(16)]
 
     def close(self) -> None:
-        """Stop the worker thread."""
+        """Stop the worker threads."""
+        self._drain()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         self.worker.close()
 
     def __enter__(self) -> Engine:
@@ -217,7 +230,7 @@ class Engine:
 
     def _from_fifo(self, frames: int) -> np.ndarray:
         while self._fill < frames:
-            block = self._quantum()
+            block = self._pipelined() if self._executor is not None else self._quantum()
             if self._resampler is not None:
                 block = self._resampler.resample_chunk(block)
             self._push_fifo(block)
@@ -225,6 +238,22 @@ class Engine:
         self._fifo[: self._fill - frames] = self._fifo[frames: self._fill]
         self._fill -= frames
         return out
+
+    def _pipelined(self) -> np.ndarray:
+        """Offline: the rooms of block k run on a worker thread (FFTs release the GIL) while block k + 1 is
+        mixed; blocks come out in order, the same samples as without the pipeline."""
+        if self._in_flight is None:
+            self._in_flight = self._executor.submit(self._rooms_and_master, *self._mix())
+        following = self._mix()
+        block = self._in_flight.result()
+        self._in_flight = self._executor.submit(self._rooms_and_master, *following)
+        return block
+
+    def _drain(self) -> None:
+        """Wait for the block in flight (before anything else touches the rooms) and drop it."""
+        if self._in_flight is not None:
+            self._in_flight.result()
+            self._in_flight = None
 
     def _push_fifo(self, block: np.ndarray) -> None:
         n = len(block)
@@ -245,18 +274,22 @@ class Engine:
         bad = ~np.isfinite(out)
         self._stats.nonfinite_samples += int(bad.sum())
         out[bad] = 0.0
-        for cache in self._rooms.values():
-            cache.room.reset()
+        self._reset_rooms = True  # done by the rooms' own stage, before its next block
         if self.chain is not None and hasattr(self.chain, "reset"):
             self.chain.reset()
         return out
 
     def _quantum(self) -> np.ndarray:
         """One block of ``block`` samples at the mix rate: [block, 2]."""
+        return self._rooms_and_master(*self._mix())
+
+    def _mix(self) -> tuple[np.ndarray, dict[str, tuple[PresetCache, np.ndarray]], float, list[PresetCache]]:
+        """Stage one of a block: events, voices and channels -> the dry stereo mix [2, n], each room's input, the
+        master gain and the rooms to fade out (all-sound-off). It never touches a room."""
         t, n = self.core_time, self.block
         self.tuning = self.config.a4_hz / 440.0
-        self.master = float(10 ** (self.config.master_gain_db / 20))
         self._publish_pending()
+        self._room_fades = []
         for when, raw in self.scheduler.due(t + n):
             if when < t:
                 self._stats.late_events += 1
@@ -277,7 +310,7 @@ class Engine:
             if not v.render(t, n, bus[c], rates[c]):
                 done.append(v)
         self.pool.retire(done)
-        sends: dict[str, np.ndarray] = {}
+        sends: dict[str, tuple[PresetCache, np.ndarray]] = {}
         for ch in self.channels:
             gain = ch.gain_curve(n)
             pan_l, pan_r = ch.pan_curves(n)
@@ -289,24 +322,37 @@ class Engine:
             cache = ch.cache
             dry = 1.0
             if self.config.room and cache is not None and cache.wet > 0:
-                key = cache.key
-                self._rooms[key] = cache
-                if key in sends:
-                    sends[key] += sig
+                if cache.key in sends:
+                    sends[cache.key][1].__iadd__(sig)
                 else:
-                    sends[key] = sig.copy()
+                    sends[cache.key] = (cache, sig.copy())
                 dry = 1.0 - cache.wet
             out[0] += sig * (pan_l * dry)
             out[1] += sig * (pan_r * dry)
+        self.core_time += n
+        return out, sends, float(10 ** (self.config.master_gain_db / 20)), self._room_fades
+
+    def _rooms_and_master(self, out: np.ndarray, sends: dict[str, tuple[PresetCache, np.ndarray]], master: float,
+                          fades: list[PresetCache]) -> np.ndarray:
+        """Stage two of a block: every ringing room, the master gain -> [n, 2]. Only this stage touches rooms,
+        so that offline it can run on a second core while the next block is mixed (same result)."""
+        if self._reset_rooms:
+            self._reset_rooms = False
+            for cache in self._rooms.values():
+                cache.room.reset()
+        for cache in fades:
+            cache.room.fade_out(int(CUT_S * self.mix_rate))
+        for key, (cache, _) in sends.items():
+            self._rooms[key] = cache
         for key, cache in list(self._rooms.items()):
-            wet = cache.room.process(sends.get(key))
+            entry = sends.get(key)
+            wet = cache.room.process(None if entry is None else entry[1])
             if wet is None:
                 del self._rooms[key]
                 continue
             wet *= cache.wet * SQRT_HALF
             out += wet
-        out *= self.master
-        self.core_time += n
+        out *= master
         return np.ascontiguousarray(out.T)
 
     # -- events ------------------------------------------------------------------------------------------------
@@ -388,7 +434,7 @@ class Engine:
             for v in self.pool.on_channel(ch.index):
                 v.kill(t, int(CUT_S * self.mix_rate))
             if ch.cache is not None:
-                ch.cache.room.fade_out(int(CUT_S * self.mix_rate))  # all *sound* off: the room's tail too
+                self._room_fades.append(ch.cache)  # all *sound* off: the room's tail too
         elif cc == 121:
             was_sustained = ch.sustain or ch.sostenuto
             ch.reset_controllers()
@@ -561,8 +607,7 @@ class Engine:
         """Cut every voice now and clear the rooms (a panic button)."""
         for v in self.pool:
             v.kill(self.core_time, int(CUT_S * self.mix_rate))
-        for cache in self._rooms.values():
-            cache.room.reset()
+        self._reset_rooms = True  # done by the rooms' own stage, before its next block
 
 
 def load_engine(model_dir: Any = None, presets_dir: Any = None, config: EngineConfig | None = None,

@@ -40,6 +40,7 @@ class Room:
         self._fdl[:] = 0
         self._frame[:] = 0
         self._silent_blocks = self.parts + 1
+        self._fading = 0
 
     def fade_out(self, mute: int = 0) -> None:
         """All-sound-off: fade the room out over its next block, then keep it silent (input dropped) for ``mute``
@@ -75,6 +76,7 @@ class Room:
         out = np.fft.irfft(self._acc, 2 * b)[b:].astype(np.float32, copy=False)
         if self._fading:
             out *= np.linspace(1.0, 0.0, b, dtype=np.float32)
+            remaining = self._fading - 1
             self.reset()
-            self._fading -= 1
+            self._fading = remaining
         return out

@@ -24,6 +24,8 @@ from siam_rt.engine import EngineConfig, load_engine, render
 from siam_rt.engine.engine import Engine
 from siam_rt.errors import SiamError
 
+BLOCK = 512  # the engine's block at the output rate: how far it may run ahead of what it returned
+
 
 def timed_messages(midi_messages: Iterable[Any]) -> list[tuple[float, Any]]:
     """pedalboard's MIDI input -> sorted (seconds, message): mido messages whose ``.time`` is in absolute
@@ -47,7 +49,11 @@ class SiamInstrument:
     num_channels=2, buffer_size=8192, reset=True) -> ndarray [num_channels, samples]``.
 
     ``reset=False`` keeps playing notes and the rooms' tails from the previous call; message times are then
-    relative to the start of this call, as in pedalboard. The model, bank and decoded events are loaded once.
+    relative to the start of this call, as in pedalboard. The engine mixes at the output rate in blocks of 512
+    (``config`` changes that), so it never runs more than 511 samples ahead of what it has returned: only an
+    event in the first 511 samples of a ``reset=False`` call can sound late, by at most that. For long one-shot
+    renders ``config=offline_config(sample_rate)`` is about twice as fast. The model, bank and decoded events
+    are loaded once.
     """
 
     is_instrument = True
@@ -66,10 +72,8 @@ class SiamInstrument:
             if self._engine is not None:
                 self._engine.close()
             settings = {**self.config.__dict__, "sample_rate": int(sample_rate)}
-            if self.config.mix_rate is None:
-                settings["mix_rate"] = "model"
             if self.config.block == EngineConfig().block:
-                settings["block"] = 8192
+                settings["block"] = BLOCK
             self._engine = load_engine(self._model, self._presets, EngineConfig(**settings), realtime=False,
                                        preset=self.preset, preset_map=self.preset_map)
         return self._engine
@@ -85,7 +89,7 @@ class SiamInstrument:
             engine.reset()
         events = timed_messages(midi_messages)
         engine.prefetch(events)
-        out = render(engine, events, duration, block=max(16, int(buffer_size)))
+        out = render(engine, events, duration, block=engine.block * max(1, int(buffer_size) // engine.block))
         if num_channels == 1:
             return out.mean(axis=1)[None, :]
         return np.ascontiguousarray(out.T)

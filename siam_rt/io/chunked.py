@@ -1,0 +1,47 @@
+"""Writing a whole rendered signal in chunks: no whole-size temporaries, atomic, with the usual file mode."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from siam_rt.io.audiofile import format_for
+from siam_rt.io.blockwriter import file_mode
+
+CHUNK = 1 << 16  # frames per write
+
+
+def write_chunked(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str | None = None) -> int:
+    """Write float audio [frames, channels] to ``path`` (format by suffix) chunk by chunk; returns the number of
+    samples clipped to -1..1 (none for 32-bit float). Integer formats are clipped, 16-bit converted here (faster
+    than libsndfile's float conversion). A temporary file in the same folder is renamed into place when
+    complete: a failure or Ctrl-C leaves no half-written output."""
+    import soundfile as sf
+
+    path = Path(path)
+    fmt = format_for(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    clipped = 0
+    try:
+        with sf.SoundFile(tmp, "w", sample_rate, audio.shape[1], format=fmt, subtype=subtype) as out:
+            for i in range(0, len(audio), CHUNK):
+                block = audio[i: i + CHUNK]
+                if subtype != "FLOAT":
+                    over = (block > 1.0) | (block < -1.0)
+                    if over.any():
+                        clipped += int(over.sum())
+                        block = np.clip(block, -1.0, 1.0)
+                    if subtype == "PCM_16":
+                        block = np.rint(block * 32767.0).astype(np.int16)
+                out.write(block)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return clipped

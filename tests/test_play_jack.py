@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -133,7 +134,8 @@ def session(request: pytest.FixtureRequest, jack_manager, tmp_path_factory: pyte
     (tmp / "presets").mkdir()
     folder = make_presets(tmp / "presets")
     play = PlayProcess("--virtual", "siam", "--presets", str(folder), "--preset-map", "4=piano",
-                       "--prepare", PC_PRESET, "--samplerate", str(server.rate), stats=tmp / "stats.json")
+                       "--prepare", PC_PRESET, "--samplerate", str(server.rate), "--record", str(tmp / "rec.wav"),
+                       stats=tmp / "stats.json")
     capture = midi = None
     out = Session(request.param, rate=server.rate, presets=folder)
     try:
@@ -184,8 +186,15 @@ def fall_time(x: np.ndarray, start: int, rate: int, floor_db: float, limit_s: fl
 
 
 def test_started_and_stopped_cleanly(session: Session) -> None:
-    """Ctrl-C ends the session with exit code 0 and a summary that counted every note."""
+    """Ctrl-C ends the session with exit code 0, a summary that counted every note, and a finished recording of
+    what JACK received (same peak)."""
+    import soundfile as sf
+
     s = session.summary
+    rec, rate = sf.read(s["recorded"], dtype="float64", always_2d=True)
+    assert rate == session.rate and len(rec) >= len(session.audio) and s["recorder_dropped_frames"] == 0
+    peaks_db = [20 * math.log10(float(np.abs(a).max())) for a in (rec.mean(axis=1), session.audio)]
+    assert abs(peaks_db[0] - peaks_db[1]) < 0.5, peaks_db
     assert s["notes_played"] == len(SPACING) + len(PITCHES) + 1 + len(PHRASE) + 2 * len(CHORD), s
     assert s["active_voices"] == 0 and s["callback_errors"] == 0 and s["nonfinite_samples"] == 0, s
     assert "played " in s["output"] and "underruns" in s["output"]
@@ -203,7 +212,7 @@ def test_onsets_keep_the_sent_spacing(session: Session) -> None:
         errors_ms.append(1e3 * (heard - sent))
     limit_ms = 1e3 * session.period / rate + 2
     print(f"period {session.period}: spacing errors (ms) {np.round(errors_ms, 2).tolist()}, limit {limit_ms:.2f}")
-    assert max(abs(e) for e in errors_ms) <= limit_ms, f"{errors_ms}; {xruns(session)}"
+    judge(max(abs(e) for e in errors_ms) <= limit_ms, f"spacing errors {errors_ms} ms", session)
 
 
 def test_pitch_of_each_note(session: Session) -> None:
@@ -251,7 +260,7 @@ def test_release_after_note_off(session: Session) -> None:
         gap = 0.5 if i + 1 == len(SPACING) else SPACING[i + 1] - SPACING[i] - 0.2 - 0.02  # before the next note
         times.append(fall_time(x, off, rate, peak_db - 60, gap))
     print(f"period {session.period}: release to -60 dB (s) {np.round(times, 3).tolist()}")
-    assert max(times) <= RELEASE_S + 0.05, f"{times}; {xruns(session)}"
+    judge(max(times) <= RELEASE_S + 0.05, f"release times {times} s", session)
 
 
 def test_sustain_pedal_holds_notes(session: Session) -> None:
@@ -266,9 +275,9 @@ def test_sustain_pedal_holds_notes(session: Session) -> None:
     fall = fall_time(x, up, rate, peak_db - 60, 0.5)  # the phrase starts 0.6 s after
     print(f"period {session.period}: while held, {held.min() - peak_db:.1f} dB from peak at least, "
           f"{last.max() - peak_db:.1f} dB in the last 0.3 s; below -60 dB {fall:.3f} s after the pedal lifted")
-    assert held.min() > peak_db - 75 and last.max() > peak_db - 50, \
-        f"the note died with the pedal still down; {xruns(session)}"
-    assert fall <= RELEASE_S + 0.05, f"{fall}; {xruns(session)}"
+    judge(held.min() > peak_db - 75 and last.max() > peak_db - 50, "the note died with the pedal still down",
+          session)
+    judge(fall <= RELEASE_S + 0.05, f"after the pedal lifted, below -60 dB only after {fall:.3f} s", session)
 
 
 def band_profile(x: np.ndarray, rate: int, n: int = 24) -> np.ndarray:
@@ -315,7 +324,7 @@ def test_program_change_mid_phrase(session: Session) -> None:
     late = (onsets[first_new] - session.frame(f"phrase{first_new}", f"phrase{first_new - 1}")) / period
     print(f"period {period}: timbres {heard}; first new note {late:+.2f} periods from its mapped time")
     assert heard == [DRY] * first_new + [PC_PRESET] * (len(PHRASE) - first_new), heard
-    assert abs(late) <= 2, f"{late}; {xruns(session)}"
+    judge(abs(late) <= 2, f"the first new note came {late:+.2f} periods from its time", session)
     phrase = x[onsets[0]: session.frame(f"phrase{len(PHRASE) - 1}_off", f"phrase{len(PHRASE) - 1}")]
     peak_db = 20 * math.log10(float(np.abs(phrase).max()))
     quiet = envelope_db(phrase, rate, window_s=0.0005) < peak_db - 60
@@ -337,8 +346,8 @@ def test_all_notes_off_silences_within_a_second(session: Session) -> None:
     if falls["room"] > 1.0:
         ir_db = room_decay_db(session.presets, "piano", 1.0)
         if ir_db > -80:
-            pytest.xfail(f"the bundled model's piano room is {ir_db:.0f} dB from its start 1 s in (it does not "
-                         f"decay); all-notes-off reaches -80 dBFS after {falls}")
+            pytest.xfail(f"the bundled model's piano room response is still at {ir_db:.0f} dB of its loudest 1 s in, "
+                         f"so its tail alone outlasts 1 s; all-notes-off reaches -80 dBFS after {falls} s")
     assert falls["room"] <= 1.0, falls
 
 
@@ -363,10 +372,16 @@ def test_reload_rejects_a_bad_file_and_takes_a_good_one(session: Session) -> Non
     assert session.summary["reloads"] >= 1 and session.summary["reload_failures"] >= 1
 
 
-def xruns(session: Session) -> str:
-    """What the session's underrun count says about a timing failure."""
+def judge(ok: bool, failure: str, session: Session) -> None:
+    """Fail a timing check, or, where the JACK graph had xruns (an overloaded machine: another job holds the cores)
+    and CI is not set, mark it an expected failure that states the figures and the xruns. Under CI it fails."""
+    if ok:
+        return
     n = session.summary.get("underruns", 0)
-    return f"{n} underruns (JACK xruns) during the session" + (": the machine was overloaded" if n else "")
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    if n and not ci:
+        pytest.xfail(f"{failure}, with {n} xruns in the JACK graph during the session: the machine was overloaded")
+    pytest.fail(f"{failure}; {n} xruns during the session")
 
 
 def _longest_run(mask: np.ndarray) -> int:

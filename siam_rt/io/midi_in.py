@@ -88,7 +88,9 @@ def open_api(rtmidi: ModuleType, api: str, client_name: str = CLIENT_NAME,
     except Exception as exc:  # RtMidi's SystemError family
         hint = " (is a JACK server running?)" if key == "jack" else ""
         raise SiamError(f"MIDI API {key} cannot be used here: {exc}{hint}") from None
-    midi_in.ignore_types(sysex=True, timing=True, active_sense=True)
+    # Nothing is filtered in RtMidi: its delta times must cover every message for the arrival times to add up
+    # (the engine ignores clock, active sensing and sysex itself).
+    midi_in.ignore_types(sysex=False, timing=False, active_sense=False)
     return midi_in, key
 
 

@@ -19,12 +19,12 @@ its parameters under ``parameters``. Every problem names the file and the field.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from siam_rt.errors import SiamError
+from siam_rt.io.jsonfile import read_json_object
 
 SCHEMA_VERSION = 1
 #: pedalboard classes that are not effects one lists in a chain
@@ -79,16 +79,7 @@ def load_chain(path: str | os.PathLike) -> Any:
     import pedalboard
 
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SiamError(f"{path}: no such chain file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SiamError(f"{path}: malformed JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise SiamError(f"{path}: expected a JSON object")
-    if raw.get("schema_version") != SCHEMA_VERSION:
-        raise SiamError(f"{path}: field 'schema_version' is {raw.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+    raw = read_json_object(path, "chain", SCHEMA_VERSION)
     unknown = set(raw) - {"schema_version", "description", "effects"}
     if unknown:
         raise SiamError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")

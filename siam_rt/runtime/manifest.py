@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from siam_rt.errors import SiamError
+from siam_rt.io.jsonfile import read_json_object
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
@@ -41,15 +41,7 @@ def read_manifest(folder: str | Path) -> Manifest:
     path = folder / MANIFEST
     if not path.is_file():
         raise SiamError(f"{path}: no manifest; is {folder} an exported siam-rt model (siam-rt export)?")
-    try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SiamError(f"{path}: malformed JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise SiamError(f"{path}: expected a JSON object")
-    version = raw.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise SiamError(f"{path}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    raw = read_json_object(path, "manifest", SCHEMA_VERSION)
     values = {}
     for name in _INT_FIELDS:
         v = raw.get(name)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from siam_rt.errors import SiamError
+from siam_rt.io.jsonfile import read_json_object
 from siam_rt.timbre.preset import Preset, load_preset
 
 SCHEMA_VERSION = 1
@@ -52,14 +52,7 @@ def load_bank(folder: str | Path | None = None, model_id: str | None = None) -> 
         folder = presets_dir()
     folder = Path(folder)
     path = folder / "bank.json"
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SiamError(f"{path}: no bank file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SiamError(f"{path}: malformed JSON ({exc})") from None
-    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
-        raise SiamError(f"{path}: field 'schema_version' must be {SCHEMA_VERSION}")
+    raw = read_json_object(path, "bank", SCHEMA_VERSION)
     presets = {p.stem: load_preset(p, model_id) for p in sorted(folder.glob("*.json")) if p.name != "bank.json"}
     for p in presets.values():
         if p.name != p.path.stem:

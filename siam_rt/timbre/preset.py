@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.jsonfile import read_json_object
 
 SCHEMA_VERSION = 1
 
@@ -80,16 +81,7 @@ def _vector(path: Path, name: str, value: object, dim: int) -> np.ndarray:
 def load_preset(path: str | os.PathLike, model_id: str | None = None, context_dim: int = 16) -> Preset:
     """Read and validate a preset; with ``model_id``, it must have been extracted with that model."""
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SiamError(f"{path}: no such preset file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SiamError(f"{path}: malformed JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise SiamError(f"{path}: expected a JSON object")
-    if raw.get("schema_version") != SCHEMA_VERSION:
-        raise SiamError(f"{path}: field 'schema_version' is {raw.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+    raw = read_json_object(path, "preset", SCHEMA_VERSION)
     for key in ("name", "description", "model_id"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise SiamError(f"{path}: field '{key}' must be a non-empty string")

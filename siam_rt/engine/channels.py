@@ -10,7 +10,8 @@ Controllers, as a musician would expect them:
 - CC1 mod wheel: moves new notes' and re-excitations' event vectors from their velocity layer toward the next
   layer up (a brighter, more excited sound), decoded live off the audio thread.
 - CC120 all sound off (voices cut in 2 ms, the channel's room faded out over one block), CC121 reset
-  controllers, CC123 all notes off (releases every note, pedal-held ones too; CC124-127 do the same, as the
+  controllers, CC123 all notes off (releases every note, pedal-held ones too, then fades the channel's room once the
+  releases are over, unless a new note comes first; CC124-127 do the same, as the
   MIDI spec asks).
 
 A change inside a block takes effect at its sample: gain and pan ramp over RAMP samples from there (no zipper

@@ -91,6 +91,7 @@ class Engine:
         self._audio_s = 0.0
         self._rooms: dict[str, PresetCache] = {}  # rooms that may ring; touched by _rooms_and_master only
         self._room_fades: list[PresetCache] = []
+        self._deferred_fades: list[tuple[int, int, PresetCache]] = []  # (sample time, channel, cache)
         self._reset_rooms = False
         self._executor: Any = None
         self._in_flight: Any = None
@@ -171,6 +172,7 @@ class Engine:
         for cache in self._rooms.values():
             cache.room.reset()
         self._rooms, self._room_fades, self._reset_rooms = {}, [], False
+        self._deferred_fades = []
         self.rng = np.random.default_rng(self.config.seed)
         self.time = self.core_time = 0
         self._fill = 0
@@ -289,7 +291,8 @@ class Engine:
         t, n = self.core_time, self.block
         self.tuning = self.config.a4_hz / 440.0
         self._publish_pending()
-        self._room_fades = []
+        self._room_fades = [c for when, _, c in self._deferred_fades if when < t + n]
+        self._deferred_fades = [d for d in self._deferred_fades if d[0] >= t + n]
         for when, raw in self.scheduler.due(t + n):
             if when < t:
                 self._stats.late_events += 1
@@ -450,6 +453,9 @@ class Engine:
                 v.key_down = False
                 v.sost = False
                 v.release(t)
+            if ch.cache is not None:  # once the releases are over, the room's tail goes too: silence within 1 s
+                end = t + int((min(ch.cache.preset.engine.release_s, 0.5) + 0.05) * self.mix_rate)
+                self._deferred_fades.append((end, ch.index, ch.cache))
 
     def _note_off(self, ch: Channel, note: int, t: int) -> None:
         for v in self.pool.on_key(ch.index, note):
@@ -459,6 +465,7 @@ class Engine:
                     v.release(t)
 
     def _note_on(self, ch: Channel, note: int, velocity: int, t: int) -> None:
+        self._deferred_fades = [d for d in self._deferred_fades if d[1] != ch.index]  # playing on: keep the room
         cache = ch.cache
         if cache is None and ch.preset is not None and not self.realtime:
             cache = ch.cache = self.worker.cache_for(ch.preset)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from siam_rt.engine.cache import KEYS, PresetCache, preset_key
+from siam_rt.engine.cache import KEYS, LEVEL_HOP, PresetCache, preset_key
 from siam_rt.engine.channels import Channel
 from siam_rt.engine.config import EngineConfig
 from siam_rt.engine.scheduler import Raw, Scheduler, parse_message
@@ -32,6 +32,8 @@ from siam_rt.runtime.onnx_model import OnnxModel
 from siam_rt.timbre.bank import DRUM_CHANNEL, Bank
 from siam_rt.timbre.preset import Preset
 
+REEXCITE_DB = 12.0  # a held note is re-excited at the latest when its event has decayed by this much
+MIN_REEXCITE_S = 0.3  # and never more often than this
 RESTART_S = 0.010  # a note-on on a sounding key fades the old note out over this
 STEAL_S = 0.005  # a stolen voice fades out over this
 CUT_S = 0.002  # all-sound-off
@@ -488,7 +490,7 @@ class Engine:
         voice = self.pool.allocate(t, int(STEAL_S * self.mix_rate))
         f0 = 440.0 * 2 ** ((pitch - 69) / 12) * self.tuning
         voice.start(ch.index, note, key, layer, amp, t, row[0], row[1], cache.length,
-                    self._interval(cache, f0, ch.bend_range), self._xfade(cache),
+                    self._interval(cache, f0, ch.bend_range, key, layer), self._xfade(cache),
                     int(cache.preset.engine.release_s * self.mix_rate) or int(CUT_S * self.mix_rate),
                     self._reexcite_row, cache)
         self._stats.notes_played += 1
@@ -539,15 +541,21 @@ class Engine:
             if cache is not None:
                 cache.fill(self.model, sorted(rows), batch)
 
-    def _interval(self, cache: PresetCache, f0: float, bend_range: float) -> float:
-        """Re-excitation interval in samples: a whole number of periods of f0 near the preset's interval, short
+    def _interval(self, cache: PresetCache, f0: float, bend_range: float, key: int, layer: int) -> float:
+        """Re-excitation interval in samples: a whole number of periods of f0 near the preset's interval, or
+        sooner where this event has decayed by REEXCITE_DB (so a held note does not sag between events), short
         enough that the next event starts (and crossfades) before the current one ends, even bent fully up."""
         if not self.config.reexcite:
             return 0.0
         period = self.mix_rate / f0
         fastest = self.tuning * 2 ** (bend_range / 12)
         longest = max(cache.length / 4, cache.length / max(1.0, fastest) - 2 * self._xfade(cache))
-        periods = max(1, round(cache.preset.engine.reexcite_s * f0))
+        level = cache.level[key, layer]
+        peak = int(np.argmax(level))
+        below = np.flatnonzero(level[peak:] < level[peak] * 10 ** (-REEXCITE_DB / 20))
+        sag_s = (peak + below[0]) * LEVEL_HOP / self.mix_rate if len(below) else math.inf
+        seconds = max(MIN_REEXCITE_S, min(cache.preset.engine.reexcite_s, sag_s))
+        periods = max(1, round(seconds * f0))
         while periods > 1 and periods * period > longest:
             periods -= 1
         return periods * period

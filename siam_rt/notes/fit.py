@@ -3,7 +3,8 @@
 Each isolated note of the corpus is encoded with its event read at the labelled onset; the vectors of one
 (pitch, velocity layer) are averaged over instruments (centre) with their standard deviation (spread). Then each
 centre is nudged, through the frozen pitch head, until the decoder's strongest pitch is that note, staying near
-the encoded centre: the decoder is known to play the vector at the right pitch.
+the encoded centre: the decoder is known to play the vector at the right pitch. Last, the layers of each pitch are
+nudged through the frozen decoder so that a higher velocity layer sounds brighter.
 """
 
 from __future__ import annotations
@@ -63,7 +64,54 @@ def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps:
             centre[p - LOW, layer] = arr.mean(axis=0)
             spread[p - LOW, layer] = arr.std(axis=0) if len(arr) > 1 else 0.1
     refined = refine_pitch(model, centre, steps)
+    refined = order_brightness(model, refined, mean_context(model, recordings))
     return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
+
+
+def mean_context(model: SIAM, recordings: list[Recording], per_file: int = 4) -> torch.Tensor:
+    """The mean context of a few segments of each recording: a neutral timbre to fit the note map in."""
+    cfg = model.cfg
+    chunks = []
+    for rec in recordings:
+        for start in np.linspace(0, max(len(rec.audio) - cfg.segment, 0), per_file).astype(int):
+            seg = rec.audio[start: start + cfg.segment]
+            seg = np.pad(seg, (0, cfg.segment - len(seg)))
+            chunks.append(seg / max(float(np.abs(seg).max()), 1e-4))
+    with torch.no_grad():
+        return model.encoder(torch.from_numpy(np.stack(chunks).astype(np.float32)))["context"].mean(dim=0)
+
+
+def _log_centroid(audio: torch.Tensor, sample_rate: int, n: int = 8192) -> torch.Tensor:
+    spec = torch.fft.rfft(audio[:, :n] * torch.hann_window(n), dim=1).abs()
+    freqs = torch.fft.rfftfreq(n, 1 / sample_rate)
+    return torch.log2((spec * freqs).sum(1) / (spec.sum(1) + 1e-9) + 1.0)
+
+
+def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 60,
+                     margin: float = 0.05) -> np.ndarray:
+    """Nudge the layers of each pitch so that a higher velocity layer is brighter (spectral centroid at least
+    ``margin`` octaves above the layer below), in a neutral context, keeping each vector's pitch and staying
+    close to the encoded vectors. Velocity then sets brightness as well as loudness, as on acoustic instruments."""
+    keys, layers, dim = centre.shape
+    start = torch.from_numpy(centre.reshape(-1, dim))
+    v = start.clone().requires_grad_(True)
+    p_idx = torch.arange(keys)[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
+    for p in model.decoder.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam([v], lr=0.03)
+    for _ in range(steps):
+        audio = model.decoder(v, context)
+        cent = _log_centroid(audio, model.cfg.sample_rate).reshape(keys, layers)
+        order = torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
+        logits = model.decoder.pitch(v)[:, : model.cfg.n_pitches]
+        own = logits.gather(1, p_idx[:, None])[:, 0]
+        others = logits.scatter(1, p_idx[:, None], -1e9)
+        keep = torch.relu(5.0 - own).mean() + torch.relu(others + 5.0).sum(dim=1).mean()
+        loss = order + keep + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return v.detach().numpy().reshape(centre.shape).astype(np.float32)
 
 
 def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: float = 5.0) -> np.ndarray:

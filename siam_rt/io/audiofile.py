@@ -59,6 +59,9 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, su
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # the usual mode of a new file, not mkstemp's private 0600
     try:
         sf.write(tmp, audio, sample_rate, format=fmt, subtype=subtype)
         os.replace(tmp, path)

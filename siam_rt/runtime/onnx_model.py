@@ -50,27 +50,42 @@ class OnnxModel:
         wanted = {"cpu": [_CPU], "cuda": [_CUDA, _CPU], "auto": [_CUDA, _CPU]}.get(device)
         if wanted is None:
             raise SiamError(f"unknown device {device!r}; use cpu, cuda or auto")
-        wanted = [p for p in wanted if p in ort.get_available_providers()] or [_CPU]
-        self.sessions = {}
+        self._wanted = [p for p in wanted if p in ort.get_available_providers()] or [_CPU]
         for name in FILES:
             path = Path(m.folder) / name
             if not path.is_file():
                 raise SiamError(f"{path}: missing ONNX file (listed by {m.folder / 'manifest.json'})")
             if verify:
                 self._verify(path)
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 4
-            try:
-                self.sessions[name] = ort.InferenceSession(str(path), opts, providers=wanted)
-            except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-                raise SiamError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
+        # the encoder is loaded on first use: playing and rendering never need it
+        self.sessions = {name: self._load(name) for name in ("decoder.onnx", "room.onnx")}
         self.providers = self.sessions["decoder.onnx"].get_providers()
         self.device = "cuda" if self.providers[0] == _CUDA else "cpu"
         self._check_io()
         if warmup:
             self.decode(np.zeros((1, self.event_dim), np.float32), np.zeros(self.context_dim, np.float32))
+
+    def _load(self, name: str):
+        ort = _quiet_ort()
+        path = Path(self.manifest.folder) / name
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 4
+        try:
+            return ort.InferenceSession(str(path), opts, providers=self._wanted)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise SiamError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
+
+    def _encoder(self):
+        if "encoder.onnx" not in self.sessions:
+            session = self._load("encoder.onnx")
+            shape = session.get_inputs()[0].shape
+            if shape[-1] != self.segment:
+                raise SiamError(f"{self.manifest.folder / 'encoder.onnx'}: input {shape} does not match segment "
+                                f"{self.segment}")
+            self.sessions["encoder.onnx"] = session
+        return self.sessions["encoder.onnx"]
 
     def describe(self) -> str:
         """One line on what the model runs on."""
@@ -94,9 +109,6 @@ class OnnxModel:
             raise SiamError(f"{m.folder / 'decoder.onnx'}: its inputs/outputs {shapes} -> {out} do not match the "
                             f"manifest (event_dim {m.event_dim}, context_dim {m.context_dim}, "
                             f"event_len {m.event_len})")
-        enc_in = self.sessions["encoder.onnx"].get_inputs()[0].shape
-        if enc_in[-1] != m.segment:
-            raise SiamError(f"{m.folder / 'encoder.onnx'}: input {enc_in} does not match segment {m.segment}")
 
     def _vectors(self, vectors: np.ndarray, context: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -138,5 +150,5 @@ class OnnxModel:
         if not np.all(np.isfinite(audio)):
             raise SiamError("audio holds NaN or infinity")
         names = ("frames", "mask", "amplitudes", "vectors", "context")
-        outs = self.sessions["encoder.onnx"].run(None, {"audio": audio})
+        outs = self._encoder().run(None, {"audio": audio})
         return {n: (o if n == "frames" else self._finite(o)) for n, o in zip(names, outs, strict=True)}

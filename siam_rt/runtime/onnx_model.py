@@ -122,6 +122,8 @@ class OnnxModel:
         return vectors, context
 
     def _finite(self, out: np.ndarray) -> np.ndarray:
+        if np.isfinite(out.sum(dtype=np.float64)):  # one pass: a NaN or inf anywhere makes the sum non-finite
+            return out
         bad = ~np.isfinite(out)
         if bad.any():
             self.nonfinite_outputs += int(bad.sum())

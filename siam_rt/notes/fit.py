@@ -88,10 +88,13 @@ def _log_centroid(audio: torch.Tensor, sample_rate: int, n: int = 8192) -> torch
 
 
 def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 60,
-                     margin: float = 0.05) -> np.ndarray:
+                     margin: float = 0.05, seed: int = 0) -> np.ndarray:
     """Nudge the layers of each pitch so that a higher velocity layer is brighter (spectral centroid at least
-    ``margin`` octaves above the layer below), in a neutral context, keeping each vector's pitch and staying
-    close to the encoded vectors. Velocity then sets brightness as well as loudness, as on acoustic instruments."""
+    ``margin`` octaves above the layer below), in a neutral context (or, for contexts [N, C], in two of them drawn
+    each step), keeping each vector's pitch and staying close to the encoded vectors. Velocity then sets
+    brightness as well as loudness, as on acoustic instruments."""
+    contexts = context.reshape(-1, context.shape[-1])
+    rng = np.random.default_rng(seed)
     keys, layers, dim = centre.shape
     start = torch.from_numpy(centre.reshape(-1, dim))
     v = start.clone().requires_grad_(True)
@@ -100,9 +103,11 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
         p.requires_grad_(False)
     opt = torch.optim.Adam([v], lr=0.03)
     for _ in range(steps):
-        audio = model.decoder(v, context)
-        cent = _log_centroid(audio, model.cfg.sample_rate).reshape(keys, layers)
-        order = torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
+        order = v.new_zeros(())
+        for i in rng.choice(len(contexts), min(2, len(contexts)), replace=False):
+            audio = model.decoder(v, contexts[i])
+            cent = _log_centroid(audio, model.cfg.sample_rate).reshape(keys, layers)
+            order = order + torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
         logits = model.decoder.pitch(v)[:, : model.cfg.n_pitches]
         own = logits.gather(1, p_idx[:, None])[:, 0]
         others = logits.scatter(1, p_idx[:, None], -1e9)

@@ -83,18 +83,9 @@ class JackServer:
 
     def connections(self) -> dict[str, list[str]]:
         """Each port and the ports connected to it (from `jack_lsp -c`)."""
-        out = subprocess.run(
-            ["jack_lsp", "-s", self.name, "-c"], capture_output=True, text=True, timeout=10, check=True
-        ).stdout
-        table: dict[str, list[str]] = {}
-        current = ""
-        for line in out.splitlines():
-            if line.startswith((" ", "\t")):
-                table.setdefault(current, []).append(line.strip())
-            elif line.strip():
-                current = line.strip()
-                table[current] = []
-        return table
+        from siam_rt.live.harness import jack_ports
+
+        return jack_ports(self.name, connections=True)
 
     def stop(self) -> None:
         """Stop the server by its PID: terminate, wait, then kill."""

@@ -13,11 +13,11 @@ child's maximum resident set (wait4). Targets: siam_over_fluidsynth <= 0.5 and s
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench.harness import process_time_and_peak
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "bench" / "data"
@@ -57,15 +57,7 @@ def setup() -> None:
 
 def timed(cmd: list[str]) -> tuple[float, float]:
     """(wall seconds, peak resident MB) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"bench render: {' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024  # Linux: kilobytes
+    return process_time_and_peak(cmd, cwd=REPO)
 
 
 def measure() -> dict[str, float]:

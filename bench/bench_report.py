@@ -13,8 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench.harness import process_time_and_peak
 
 WARMUP = 1
 WORK = "beethoven/opus18no1/movement1"
@@ -72,16 +73,7 @@ def setup() -> None:
 def _run(*args: str) -> tuple[float, float]:
     """Seconds and peak resident MiB of one `siam-rt` process."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "siam_rt", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"siam-rt {' '.join(args)} failed: {err[-1000:]}")
-    return seconds, usage.ru_maxrss / 1024.0
+    return process_time_and_peak([sys.executable, "-m", "siam_rt", *args], cwd=REPO, env=env)
 
 
 def _size_mb(folder: Path) -> float:

@@ -51,6 +51,20 @@ def timed_ms(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
+def process_time_and_peak(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+                          ) -> tuple[float, float]:
+    """(wall seconds, peak resident MB) of one whole process (Linux); a failed process stops the benchmark."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise SystemExit(f"bench: {' '.join(cmd)} failed ({code}): {err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in kilobytes on Linux
+
+
 def available() -> list[str]:
     """Names of the benchmarks in bench/."""
     return sorted(p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py"))

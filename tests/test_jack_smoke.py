@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+from siam_rt.live.harness import wait_for
 
 HERE = Path(__file__).resolve().parent
 FREQ = 440.0
@@ -25,16 +25,6 @@ def peak_frequency(x: np.ndarray, rate: int) -> float:
     a, b, c = spectrum[k - 1], spectrum[k], spectrum[k + 1]
     offset = 0.5 * (a - c) / (a - 2 * b + c)
     return (k + offset) * rate / n
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``predicate`` until true, or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.mark.jack

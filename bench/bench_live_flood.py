@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from bench.live_jack import jack_and_play, seconds
+from bench.live_jack import jack_and_play, realtime, seconds
 from siam_rt.live.harness import MidiSender
 
 WARMUP = 0
@@ -67,7 +67,7 @@ def measure() -> dict[str, float]:
             s = play.stop()
         audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
     tail_db = 20 * np.log10(float(np.abs(audio[-rate:]).max()) + 1e-12)
-    return {"exit_code": float(s["exit_code"]), "messages_sent": float(sent),
+    return {"jack_realtime": float(realtime()), "exit_code": float(s["exit_code"]), "messages_sent": float(sent),
             "messages_received": float(s["midi_received"]), "notes_played": float(s["notes_played"]),
             "peak_voices": float(s["peak_voices"]), "stuck_voices": float(s["active_voices"]),
             "tail_dbfs": tail_db, "underruns": float(s["underruns"]), "rss_before_mb": rss_before,

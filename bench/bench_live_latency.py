@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live_jack import RATE, jack_and_play, seconds, spawn
+from bench.live_jack import RATE, jack_and_play, realtime, seconds, spawn
 from siam_rt.live.harness import Capture, stop_process, wait_for
 
 WARMUP = 0
@@ -95,4 +95,5 @@ def measure() -> dict[str, float]:
             f"p{period}_meets_target": float(np.median(lat) <= target),
         })
         time.sleep(0.5)
+    figures["jack_realtime"] = float(realtime())
     return figures

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from bench.live_jack import jack_and_play, seconds
+from bench.live_jack import jack_and_play, realtime, seconds
 from siam_rt.live.harness import MidiSender
 
 WARMUP = 0
@@ -56,4 +56,5 @@ def measure() -> dict[str, float]:
             break
         best = count
     figures["largest_voices_without_underruns"] = float(best)
+    figures["jack_realtime"] = float(realtime())
     return figures

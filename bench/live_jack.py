@@ -1,6 +1,9 @@
 """Shared set-up of the live benchmarks: a JACK dummy server per run and `siam-rt play` on it.
 
-Durations can be shortened for a quick check (never for recorded figures) with SIAM_BENCH_SECONDS.
+The server runs as JACK usually does, with realtime scheduling (``jackd -R``): its clients' process threads,
+siam-rt's audio callback among them, are SCHED_FIFO and are not preempted by ordinary threads. SIAM_BENCH_JACK=
+no-realtime measures the other set-up (``jackd --no-realtime``, what the tests use). Durations can be shortened
+for a quick check (never for recorded figures) with SIAM_BENCH_SECONDS.
 """
 
 from __future__ import annotations
@@ -21,11 +24,16 @@ def seconds(default: float) -> float:
     return min(float(value), default) if value else default
 
 
+def realtime() -> bool:
+    """Whether the benchmark's JACK server runs with realtime scheduling (the default; see the module docstring)."""
+    return os.environ.get("SIAM_BENCH_JACK", "realtime") != "no-realtime"
+
+
 @contextmanager
 def jack_and_play(period: int, *play_args: str) -> Iterator[PlayProcess]:
     """A JACK dummy server at ``period`` frames and a ready `siam-rt play --virtual siam` on it; both stopped
     (by pid) afterwards."""
-    server, _ = start_jackd(period, RATE, name=f"siam-rt-bench-{os.getpid()}-{period}")
+    server, _ = start_jackd(period, RATE, name=f"siam-rt-bench-{os.getpid()}-{period}", realtime=realtime())
     play = None
     try:
         play = PlayProcess("--virtual", "siam", "--samplerate", str(RATE), *play_args).start()

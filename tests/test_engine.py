@@ -206,6 +206,22 @@ def test_held_note_reexcites_in_whole_periods_and_alternates() -> None:
     assert abs(cents(pitch_hz(out, RATE, 1.0, 0.8), 220.0)) < 5  # crossfades keep the pitch
 
 
+def test_a_chord_re_excites_staggered_in_whole_periods() -> None:
+    """Notes struck together do not all re-excite (and crossfade) in the same block: each note's first
+    re-excitation comes a different whole number of periods early, at most half an interval."""
+    eng = make_engine(room=False)
+    notes = (48, 52, 55, 60, 64, 67)
+    render(eng, [(0.0, on(n, 100)) for n in notes], 0.01)
+    firsts = []
+    for v in sorted(eng.pool, key=lambda v: v.note):
+        period = RATE / (440.0 * 2 ** ((v.note - 69) / 12))
+        first = v.next_at - v.t_on
+        assert abs(first - round(first / period) * period) <= 0.5 + 1e-9  # whole periods (to the sample)
+        assert v.interval / 2 <= first <= v.interval
+        firsts.append(first)
+    assert len(set(firsts)) == len(notes)
+
+
 def test_program_change_switches_preset_and_old_voices_keep_theirs() -> None:
     eng = make_engine(room=False)
     render(eng, [(0.0, on(60)), (0.05, mido.Message("program_change", program=40)), (0.1, on(64))], 0.2)

@@ -22,6 +22,7 @@ import numpy as np
 from siam_rt.engine.cache import KEYS, LEVEL_HOP, PresetCache, preset_key
 from siam_rt.engine.channels import Channel
 from siam_rt.engine.config import EngineConfig
+from siam_rt.engine.mixer import ChannelRate, Mixer
 from siam_rt.engine.scheduler import Raw, Scheduler, parse_message
 from siam_rt.engine.voice import Voice
 from siam_rt.engine.voices import VoicePool
@@ -102,6 +103,7 @@ class Engine:
 
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siam-rt-rooms")
         self._bus = np.zeros((16, self.block), np.float32)
+        self._mixer = Mixer(self.block)
         self._fifo = np.zeros((4 * self.block * max(1, -(-self.rate // self.mix_rate)) + 8192, 2), np.float32)
         self._fill = 0
         self._resampler = None
@@ -302,26 +304,25 @@ class Engine:
             self._apply(raw, when, when - t)
         out = np.zeros((2, n), np.float32)
         bus = self._bus
-        used = [False] * 16
         done: list[Voice] = []
-        rates: dict[int, float | np.ndarray] = {}
+        rates: dict[int, ChannelRate] = {}
+        mixer = self._mixer
+        mixer.clear()
         for v in self.pool:
             c = v.channel
             if c not in rates:
-                rates[c] = self.channels[c].rate_curve(n, self.tuning)
-            if not used[c]:
-                bus[c].fill(0.0)
-                used[c] = True
-            if not v.render(t, n, bus[c], rates[c]):
+                rates[c] = ChannelRate(self.channels[c].rate_curve(n, self.tuning))
+            if not v.collect(t, n, rates[c], mixer):
                 done.append(v)
         self.pool.retire(done)
+        used = set(mixer.mix(t, rates, bus))
         sends: dict[str, tuple[PresetCache, np.ndarray]] = {}
         for ch in self.channels:
             gain = ch.gain_curve(n)
             pan_l, pan_r = ch.pan_curves(n)
             if ch.index not in rates:
                 ch.rate_curve(n, self.tuning)  # keep bend state moving on idle channels
-            if not used[ch.index]:
+            if ch.index not in used:
                 continue
             sig = bus[ch.index] * gain
             cache = ch.cache
@@ -489,10 +490,10 @@ class Engine:
             old.kill(t, int(RESTART_S * self.mix_rate))
         voice = self.pool.allocate(t, int(STEAL_S * self.mix_rate))
         f0 = 440.0 * 2 ** ((pitch - 69) / 12) * self.tuning
-        voice.start(ch.index, note, key, layer, amp, t, row[0], row[1], cache.length,
-                    self._interval(cache, f0, ch.bend_range, key, layer), self._xfade(cache),
+        interval = self._interval(cache, f0, ch.bend_range, key, layer)
+        voice.start(ch.index, note, key, layer, amp, t, row[0], row[1], cache.length, interval, self._xfade(cache),
                     int(cache.preset.engine.release_s * self.mix_rate) or int(CUT_S * self.mix_rate),
-                    self._reexcite_row, cache)
+                    self._reexcite_row, cache, self._lead(interval, f0, ch.index, note))
         self._stats.notes_played += 1
 
     def _xfade(self, cache: PresetCache) -> int:
@@ -559,6 +560,14 @@ class Engine:
         while periods > 1 and periods * period > longest:
             periods -= 1
         return periods * period
+
+    def _lead(self, interval: float, f0: float, channel: int, note: int) -> float:
+        """How much earlier than one interval a note's first re-excitation comes: up to half an interval, a
+        whole number of periods, spread over notes by the golden ratio. Notes struck together (a chord, or a
+        held cluster) then re-excite at different blocks instead of all crossfading in the same one."""
+        period = self.mix_rate / f0
+        share = ((note + 7 * channel) * 0.6180339887) % 1.0 * 0.5
+        return int(share * round(interval / period)) * period
 
     def _row(self, cache: PresetCache, key: int, layer: int) -> tuple[np.ndarray, np.ndarray] | None:
         """A cached row, or the nearest layer of that pitch that is ready (live, mid-build)."""

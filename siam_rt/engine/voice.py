@@ -14,18 +14,18 @@ from collections.abc import Callable
 import numpy as np
 
 from siam_rt.engine.cache import LEVEL_HOP
-
-INF = 1 << 62
-RELEASE_FLOOR = 1e-3  # the release falls to -60 dB over release_s, then stops
+from siam_rt.engine.mixer import INF, RELEASE_FLOOR, ChannelRate, Mixer
 
 
 class Strike:
     """One event of a voice: a decoded row read from ``t0`` on, with optional fades."""
 
-    __slots__ = ("src", "level", "length", "t0", "pos", "fade_in", "out_at", "out_len")
+    __slots__ = ("src", "root", "start", "level", "length", "t0", "pos", "fade_in", "out_at", "out_len")
 
     def __init__(self, src: np.ndarray, level: np.ndarray, length: int, t0: int, fade_in: int = 0) -> None:
-        self.src, self.level, self.length = src, level, length
+        self.src = src
+        self.root, self.start = _table_of(src)
+        self.level, self.length = level, length
         self.t0 = t0
         self.pos = 0.0
         self.fade_in = fade_in
@@ -50,7 +50,7 @@ class Voice:
     """One sounding note on a channel."""
 
     __slots__ = ("channel", "note", "key", "layer", "amp", "t_on", "length", "released_at", "release_len",
-                 "killed_at", "kill_len", "key_down", "sost", "strikes", "interval", "xfade", "n_strikes",
+                 "killed_at", "kill_len", "key_down", "sost", "strikes", "interval", "lead", "xfade", "n_strikes",
                  "next_at", "picker", "cache")
 
     def __init__(self) -> None:
@@ -58,17 +58,18 @@ class Voice:
 
     def start(self, channel: int, note: int, key: int, layer: int, amp: float, t_on: int, src: np.ndarray,
               level: np.ndarray, length: int, interval: float, xfade: int, release_len: int,
-              picker: SourcePicker | None, cache: object) -> Voice:
-        """(Re)initialise this voice for a new note at absolute sample ``t_on``; returns self."""
+              picker: SourcePicker | None, cache: object, lead: float = 0.0) -> Voice:
+        """(Re)initialise this voice for a new note at absolute sample ``t_on``; returns self. Re-excitations
+        fall every ``interval`` samples, the whole grid ``lead`` samples early (see Engine._lead)."""
         self.channel, self.note, self.key, self.layer, self.amp = channel, note, key, layer, amp
         self.t_on, self.length = t_on, length
         self.released_at, self.release_len = INF, max(1, release_len)
         self.killed_at, self.kill_len = INF, 1
         self.key_down, self.sost = True, False
         self.strikes = [Strike(src, level, length, t_on)]
-        self.interval, self.xfade = interval, xfade
+        self.interval, self.lead, self.xfade = interval, lead, xfade
         self.n_strikes = 1
-        self.next_at = t_on + int(round(interval)) if interval > 0 else INF
+        self.next_at = t_on + int(round(interval - lead)) if interval > 0 else INF
         self.picker = picker
         self.cache = cache  # the PresetCache the note started with (a program change keeps it)
         return self
@@ -120,78 +121,40 @@ class Voice:
             at = self.next_at
             picked = self.picker(self, self.n_strikes) if self.picker is not None else None
             self.n_strikes += 1
-            self.next_at = self.t_on + int(round(self.n_strikes * self.interval))
+            self.next_at = self.t_on + int(round(self.n_strikes * self.interval - self.lead))
             if picked is None:
                 continue
             for s in self.strikes:
                 s.fade_out(at, self.xfade)
             self.strikes.append(Strike(picked[0], picked[1], self.length, at, self.xfade))
 
-    def _envelope(self, s: Strike, a: int, m: int) -> np.ndarray | None:
-        """The gain over [a, a + m) from fades, release and kill, or None where it is 1 throughout."""
-        env = None
-        if s.fade_in and a - s.t0 < s.fade_in:
-            env = _apply(env, m, a - s.t0, _table("in", s.fade_in), after=1.0)
-        if s.out_at < a + m:
-            env = _apply(env, m, a - s.out_at, _table("out", s.out_len), after=0.0)
-        if self.released_at < a + m:
-            env = _apply(env, m, a - self.released_at, _table("release", self.release_len), after=0.0)
-        if self.killed_at < a + m:
-            env = _apply(env, m, a - self.killed_at, _table("out", self.kill_len), after=0.0)
-        return env
-
-    def _mix(self, s: Strike, a: int, m: int, dest: np.ndarray, seg: np.ndarray) -> None:
-        """dest += amp * envelope * seg over [a, a + m), computing the envelope only where it is not flat."""
-        hi = a + m
-        flat_a = max(a, s.t0 + s.fade_in) if s.fade_in else a
-        flat_b = min(hi, s.out_at, self.released_at, self.killed_at)
-        if flat_b <= flat_a:
-            env = self._envelope(s, a, m)
-            dest += seg * self.amp if env is None else seg * (self.amp * env)
-            return
-        if flat_a > a:
-            k = flat_a - a
-            env = self._envelope(s, a, k)
-            dest[:k] += seg[:k] * self.amp if env is None else seg[:k] * (self.amp * env)
-        i, j = flat_a - a, flat_b - a
-        dest[i:j] += seg[i:j] * self.amp
-        if flat_b < hi:
-            env = self._envelope(s, flat_b, hi - flat_b)
-            dest[j:] += seg[j:] * self.amp if env is None else seg[j:] * (self.amp * env)
-
-    def render(self, t: int, n: int, bus: np.ndarray, rate: float | np.ndarray) -> bool:
-        """Add this voice's block [t, t + n) into ``bus`` (length n) at playback ``rate``; False when done."""
-        end = self.end
+    def collect(self, t: int, n: int, rate: ChannelRate, mixer: Mixer) -> bool:
+        """Hand the strikes that sound in block [t, t + n) to ``mixer`` and move their read positions on at the
+        channel's ``rate``; False when the voice is done."""
+        rel, kill = self.released_at, self.killed_at
+        stop = rel if rel < kill else kill
+        end = min(rel + self.release_len if rel < INF else INF, kill + self.kill_len if kill < INF else INF)
         if self.next_at < INF:
             self._reexcite(t + n)
         alive = []
+        rows, tables, step = mixer.rows, mixer.tables, rate.rate
+        hi = t + n if t + n < end else end
         for s in self.strikes:
-            a = max(t, s.t0)
-            b = min(t + n, end, s.end)
+            s_end = s.out_at + s.out_len if s.out_at < INF else INF
+            a = t if t > s.t0 else s.t0
+            b = hi if hi < s_end else s_end
             if b <= a:
                 if s.t0 >= t + n and a < end:
                     alive.append(s)  # starts in a later block
                 continue
-            m, o = b - a, a - t
-            if isinstance(rate, float):
-                if rate == 1.0 and s.pos.is_integer():
-                    i = int(s.pos)
-                    m2 = max(0, min(m, s.length - i))
-                    seg = s.src[i: i + m2]
-                else:
-                    idx = s.pos + rate * np.arange(m, dtype=np.float64)
-                    seg = _interp(s.src, idx, s.length)
-                    m2 = m
-                s.pos += rate * m
-            else:
-                r = rate[o: o + m]
-                cum = np.cumsum(r, dtype=np.float64)
-                seg = _interp(s.src, s.pos + cum - r, s.length)
-                m2 = m
-                s.pos += float(cum[-1])
-            if m2:
-                self._mix(s, a, m2, bus[o: o + m2], seg)
-            if s.pos < s.length and b < min(end, s.end):
+            if a < s.t0 + s.fade_in or b > s.out_at or b > stop:
+                mixer.fades.append((len(rows), s.t0, s.fade_in, s.out_at, s.out_len, rel, self.release_len, kill,
+                                    self.kill_len))
+            root = s.root
+            tables[id(root)] = root
+            rows.append((s.pos, a - t, b - a, s.length, s.start, self.channel, self.amp, id(root)))
+            s.pos += step * (b - a) if step is not None else rate.advance(a - t, b - a)
+            if s.pos < s.length and b < s_end and b < end:
                 alive.append(s)
         self.strikes = alive
         if not alive:
@@ -199,46 +162,13 @@ class Voice:
         return True
 
 
-_TABLES: dict[tuple[str, int], np.ndarray] = {}
-
-
-def _table(kind: str, length: int) -> np.ndarray:
-    """Envelope shapes, made once per (kind, length): "in" 1/L..1, "out" 1..1/L, "release" 1..-60 dB."""
-    key = (kind, length)
-    tab = _TABLES.get(key)
-    if tab is None:
-        x = np.arange(length, dtype=np.float64)
-        if kind == "in":
-            tab = (x + 1) / length
-        elif kind == "out":
-            tab = 1 - x / length
-        else:
-            tab = RELEASE_FLOOR ** (x / length)
-        tab = _TABLES[key] = tab.astype(np.float32)
-    return tab
-
-
-def _apply(env: np.ndarray | None, m: int, d0: int, tab: np.ndarray, after: float) -> np.ndarray:
-    """Multiply ``env`` (None: ones) over m samples by a shape that starts at offset -d0: 1 before it, ``tab``
-    along it, ``after`` past its end."""
-    if env is None:
-        env = np.ones(m, np.float32)
-    lo = max(0, -d0)  # first sample inside the shape
-    if lo >= m:
-        return env
-    t0 = d0 + lo  # index into tab at sample lo
-    k = max(0, min(len(tab) - t0, m - lo))
-    if k:
-        env[lo: lo + k] *= tab[t0: t0 + k]
-    if lo + k < m and after != 1.0:
-        env[lo + k:] *= after
-    return env
-
-
-def _interp(src: np.ndarray, idx: np.ndarray, length: int) -> np.ndarray:
-    """Linear interpolation of ``src`` at fractional positions (past ``length``: the zero padding)."""
-    idx = np.minimum(idx, length)
-    i0 = idx.astype(np.int64)
-    frac = (idx - i0).astype(np.float32)
-    lo = src[i0]
-    return lo + frac * (src[i0 + 1] - lo)
+def _table_of(row: np.ndarray) -> tuple[np.ndarray, int]:
+    """The contiguous table a row lies in (a preset cache's whole data, or the row itself) and the row's first
+    flat index in it, so that the mixer reads every strike of one cache with one gather."""
+    root = row
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is row or not root.flags.c_contiguous or not row.flags.c_contiguous or row.ndim != 1:
+        return np.ascontiguousarray(row).reshape(-1), 0
+    start = (row.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // row.itemsize
+    return root, start  # the mixer indexes it flat

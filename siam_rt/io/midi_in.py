@@ -35,7 +35,7 @@ API_ALIASES = {
 }
 API_CHOICES = ("auto", "jack", "alsa", "coremidi", "winmm")
 #: How often the poll thread looks for messages, and for a lost port.
-POLL_S = 0.0005
+POLL_S = 0.001
 WATCH_S = 0.5
 CLIENT_NAME = "siam-rt"
 

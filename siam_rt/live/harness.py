@@ -51,13 +51,18 @@ def jack_ports(server: str | None = None, connections: bool = False) -> dict[str
     return table
 
 
-def start_jackd(period: int, rate: int = 48000, name: str | None = None) -> tuple[subprocess.Popen, str]:
-    """A JACK dummy server with its own name (also set as JACK_DEFAULT_SERVER for this process and children)."""
+def start_jackd(period: int, rate: int = 48000, name: str | None = None,
+                realtime: bool = False) -> tuple[subprocess.Popen, str]:
+    """A JACK dummy server with its own name (also set as JACK_DEFAULT_SERVER for this process and children).
+
+    ``realtime``: JACK's usual set-up, its clients' process threads scheduled SCHED_FIFO (needs the rights to:
+    root, or the audio group's rtprio limit); off, they compete with every other thread on the machine."""
     name = name or f"siam-rt-bench-{os.getpid()}"
     os.environ["JACK_DEFAULT_SERVER"] = name
     os.environ["JACK_NO_START_SERVER"] = "1"
     log = open(Path(tempfile.gettempdir()) / f"{name}-p{period}.log", "wb")  # noqa: SIM115 (lives with the server)
-    proc = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(rate), "-p", str(period)],
+    proc = subprocess.Popen(["jackd", "-n", name, *(["-R"] if realtime else ["--no-realtime"]), "-d", "dummy",
+                             "-r", str(rate), "-p", str(period)],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     wait_for(lambda: proc.poll() is None and "system:playback_1" in _ports_or_empty(name), 10, "jackd to start")
     return proc, name

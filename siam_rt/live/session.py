@@ -22,9 +22,10 @@ from siam_rt.io.audio_out import AudioOutput, jack_period
 from siam_rt.io.clock import AudioClock
 from siam_rt.io.midi_in import MidiInput
 from siam_rt.io.recorder import Recorder
+from siam_rt.live.interpreter import tune_for_realtime
 
 #: Scheduling margin on top of one block: covers the poll thread's wake-up, so messages are rarely late.
-MARGIN_S = 0.001
+MARGIN_S = 0.002
 
 
 @dataclass
@@ -126,6 +127,7 @@ class LiveSession:
         if o.record is not None:
             self.recorder = Recorder(o.record, o.samplerate)
         self.output = AudioOutput(engine, o.samplerate, block, o.device, clock, self.recorder)
+        tune_for_realtime()
         self.output.start()
         self.midi.start()
         self.started = time.monotonic()

@@ -1,0 +1,150 @@
+"""Mixes every sounding strike of a block in a few array operations, instead of a loop of small ones per strike.
+
+Voices decide, in Python, which strikes sound in a block and over which samples (``Voice.collect``); the mixer
+then reads all of them at once: one gather from each source table (a preset cache, or a live-decoded row), one
+envelope pass over the strikes that fade in the block, and one matrix product that sums strikes into their
+channels' buses. The per-block cost is then nearly flat in the number of voices (the audio callback's budget).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INF = 1 << 62
+RELEASE_FLOOR = 1e-3  # the release falls to -60 dB over its length, then stops
+
+# columns of a strike's row (Mixer.rows), and of a fading strike's envelope row (Mixer.fades, after its row index)
+POS, OFF, LEN, SRC_LEN, START, CHAN, AMP, SRC = range(8)
+T0, FADE_IN, OUT_AT, OUT_LEN, REL_AT, REL_LEN, KILL_AT, KILL_LEN = range(1, 9)
+
+
+class ChannelRate:
+    """A channel's playback rate over one block: how far a strike's read position moves between samples."""
+
+    __slots__ = ("rate", "cum")
+
+    def __init__(self, rate: float | np.ndarray) -> None:
+        if isinstance(rate, np.ndarray):
+            self.rate = None
+            self.cum = np.concatenate([[0.0], np.cumsum(rate, dtype=np.float64)])  # position after k samples
+        else:
+            self.rate, self.cum = float(rate), None
+
+    def advance(self, o: int, m: int) -> float:
+        """How far a strike that sounds over samples [o, o + m) of the block reads."""
+        return self.rate * m if self.cum is None else float(self.cum[o + m] - self.cum[o])
+
+
+class Mixer:
+    """Collects the strikes of one block (``add``), then mixes them into channel buses (``mix``)."""
+
+    def __init__(self, block: int) -> None:
+        self.block = block
+        self._k = np.arange(block, dtype=np.float64)
+        self._ki = np.arange(block, dtype=np.int64)
+        self.rows: list[tuple] = []
+        self.fades: list[tuple] = []
+        self.tables: dict[int, np.ndarray] = {}  # id -> source table, of the strikes in this block
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.fades.clear()
+        self.tables.clear()
+
+    # Voices append to ``rows`` a tuple per sounding strike: (read position, first block sample, sample count,
+    # the row's length, its first flat index in its table, channel, amplitude, id of the table, which they also
+    # enter in ``tables``); and to ``fades``, for a strike with a fade, release or kill inside the block, (its
+    # row index, t0, fade_in, out_at, out_len, released_at, release_len, killed_at, kill_len) in absolute samples.
+
+    def mix(self, t: int, rates: dict[int, ChannelRate], bus: np.ndarray) -> list[int]:
+        """Sum the collected strikes into ``bus`` [16, n] (only the rows of channels that sound are written);
+        the channels written. ``t`` is the block's first sample (absolute), for the envelopes."""
+        if not self.rows:
+            return []
+        n = self.block
+        rows = np.array(self.rows, dtype=np.float64)  # [S, 8]
+        count = len(rows)
+        off, length = rows[:, OFF], rows[:, LEN]
+        chans = rows[:, CHAN].astype(np.int64)
+        used = sorted(set(chans.tolist()))
+        end = (rows[:, START] + rows[:, SRC_LEN]).astype(np.int64)[:, None]  # past a row's end: its zero pad
+        whole = all(rates[c].rate == 1.0 for c in used) and np.all(rows[:, POS] == np.floor(rows[:, POS]))
+        if whole:  # the common case: no bend, no resampling: plain sample copies
+            first = (rows[:, START] + rows[:, POS] - off).astype(np.int64)
+            idx = first[:, None] + self._ki[None, :]
+            np.maximum(idx, 0, out=idx)
+            np.minimum(idx, end, out=idx)
+            vals = self._gather(idx, rows)
+        else:
+            vals = self._interpolate(rows, rates, used, end)
+        # strikes that start or stop inside the block, or fade: their gain per sample; the rest take it whole
+        partial = np.flatnonzero((off > 0) | (off + length < n))
+        if len(partial):
+            k = self._k[None, :]
+            vals[partial] *= (k >= off[partial, None]) & (k < off[partial, None] + length[partial, None])
+        if self.fades:
+            fades = np.array(self.fades, dtype=np.float64)
+            vals[fades[:, 0].astype(np.int64)] *= _envelopes(fades, t + self._k)
+        weights = np.zeros((len(used), count), np.float32)  # channel x strike: the strike's amplitude
+        weights[np.searchsorted(used, chans), np.arange(count)] = rows[:, AMP]
+        bus[used] = weights @ vals
+        return used
+
+    def _gather(self, idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Samples at flat indices ``idx`` [S, n] of each strike's source table."""
+        if len(self.tables) == 1:
+            return np.take(next(iter(self.tables.values())), idx)
+        out = np.empty(idx.shape, np.float32)
+        src = rows[:, SRC]
+        for key, table in self.tables.items():
+            sel = src == key  # ids are exact in float64 (< 2^53)
+            out[sel] = np.take(table, idx[sel])
+        return out
+
+    def _interpolate(self, rows: np.ndarray, rates: dict[int, ChannelRate], used: list[int],
+                     end: np.ndarray) -> np.ndarray:
+        """Samples at fractional read positions (a bend, or a cache at another rate): linear interpolation."""
+        n = self.block
+        k, off = self._k, rows[:, OFF, None]
+        chans = rows[:, CHAN]
+        travel = np.empty((len(rows), n), np.float64)  # the channel's travel since the strike's first sample
+        for c in used:
+            sel = chans == c
+            r = rates[c]
+            if r.cum is None:
+                travel[sel] = r.rate * (k[None, :] - off[sel])
+            else:
+                travel[sel] = r.cum[None, :n] - r.cum[rows[sel, OFF].astype(np.int64)][:, None]
+        pos = np.maximum(rows[:, POS, None] + travel, 0.0)
+        i0 = pos.astype(np.int64)
+        frac = (pos - i0).astype(np.float32)
+        i0 += rows[:, START, None].astype(np.int64)
+        np.minimum(i0, end, out=i0)
+        lo = self._gather(i0, rows)
+        hi = self._gather(np.minimum(i0 + 1, end), rows)
+        lo += frac * (hi - lo)
+        return lo
+
+
+def _envelopes(rows: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The gains [E, n] of the fading strikes at absolute sample ``times``: fade-in ramp (x + 1) / L, fade-out
+    and kill ramps 1 - x / L, release RELEASE_FLOOR ** (x / L); a ramp that is over holds 1 (in) or 0 (out).
+    Each shape is computed only for the strikes it touches in this block."""
+    env = np.ones((len(rows), len(times)), np.float64)
+    last = times[-1]
+    fade = rows[:, FADE_IN]
+    sel = np.flatnonzero((fade > 0) & (times[0] < rows[:, T0] + fade))
+    if len(sel):
+        x = times[None, :] - rows[sel, T0, None]
+        env[sel] = np.minimum((x + 1) / fade[sel, None], 1.0)
+    for at, length in ((OUT_AT, OUT_LEN), (KILL_AT, KILL_LEN)):
+        sel = np.flatnonzero(rows[:, at] <= last)
+        if len(sel):
+            x = times[None, :] - rows[sel, at, None]
+            env[sel] *= np.clip(1 - x / rows[sel, length, None], 0.0, 1.0)
+    sel = np.flatnonzero(rows[:, REL_AT] <= last)
+    if len(sel):
+        x = times[None, :] - rows[sel, REL_AT, None]
+        length = rows[sel, REL_LEN, None]
+        env[sel] *= np.where(x < 0, 1.0, np.where(x < length, RELEASE_FLOOR ** (np.maximum(x, 0) / length), 0.0))
+    return env.astype(np.float32)

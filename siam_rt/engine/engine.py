@@ -295,8 +295,10 @@ class Engine:
         t, n = self.core_time, self.block
         self.tuning = self.config.a4_hz / 440.0
         self._publish_pending()
-        self._room_fades = [c for when, _, c in self._deferred_fades if when < t + n]
-        self._deferred_fades = [d for d in self._deferred_fades if d[0] >= t + n]
+        self._room_fades = []
+        if self._deferred_fades:  # all-notes-off room fades that fall due in this block
+            self._room_fades = [c for when, _, c in self._deferred_fades if when < t + n]
+            self._deferred_fades = [d for d in self._deferred_fades if d[0] >= t + n]
         for when, raw in self.scheduler.due(t + n):
             if when < t:
                 self._stats.late_events += 1

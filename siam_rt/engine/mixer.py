@@ -36,7 +36,8 @@ class ChannelRate:
 
 
 class Mixer:
-    """Collects the strikes of one block (``add``), then mixes them into channel buses (``mix``)."""
+    """Collects the strikes of one block (``rows``, ``fades``, ``tables``, filled by the voices), then mixes them
+    into channel buses (``mix``)."""
 
     def __init__(self, block: int) -> None:
         self.block = block

@@ -133,7 +133,7 @@ class Voice:
         channel's ``rate``; False when the voice is done."""
         rel, kill = self.released_at, self.killed_at
         stop = rel if rel < kill else kill
-        end = min(rel + self.release_len if rel < INF else INF, kill + self.kill_len if kill < INF else INF)
+        end = self.end
         if self.next_at < INF:
             self._reexcite(t + n)
         alive = []

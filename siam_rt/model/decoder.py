@@ -61,8 +61,7 @@ class EventDecoder(nn.Module):
         frames = cfg.event_len // cfg.hop
         if cfg.hop % 16 or frames % 16:
             raise ValueError("hop and event_len / hop must be multiples of 16")
-        fine = torch.arange(16, dtype=torch.float64)
-        self.register_buffer("fine", fine, persistent=False)
+        self.register_buffer("fine", torch.arange(16, dtype=torch.float64), persistent=False)
         self.register_buffer("hop_coarse", torch.arange(cfg.hop // 16, dtype=torch.float64) * 16, persistent=False)
         self.register_buffer("frame_coarse", torch.arange(frames // 16, dtype=torch.float64) * 16, persistent=False)
         # float64 constants of the frequency path (a Python float would be exported as float32)

@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from siam_rt.model.config import ModelConfig  # noqa: E402
+from siam_rt.model.decoder import MAX_HOLD_S  # noqa: E402
 from siam_rt.model.loss import spectral_loss  # noqa: E402
 from siam_rt.model.siam import SIAM  # noqa: E402
 from siam_rt.train.segments import SegmentSampler  # noqa: E402
@@ -61,6 +62,49 @@ def test_pitch_is_continuous_and_in_tune() -> None:
     assert abs(1200 * np.log2(f / 440.0)) < 5
 
 
+def _held_note(hold: float, swell_depth: float = -20.0) -> np.ndarray:
+    """A4 with free decays turned off, so that only the envelope shapes the level: hold and swell depth logits."""
+    torch.manual_seed(0)
+    dec = SIAM(SMALL).decoder.eval()
+    base = SMALL.fir_taps + 4
+    with torch.no_grad():
+        dec.pitch[-1].weight.zero_()
+        dec.pitch[-1].bias.fill_(-20.0)
+        dec.pitch[-1].bias[69 - SMALL.low_pitch] = 20.0
+        dec.voice_head.weight.zero_()
+        dec.voice_head.bias[SMALL.harmonics:] = -20.0  # partial decay rates at their floor
+        dec.event_head.weight.zero_()
+        dec.event_head.bias[base: base + 4] = torch.tensor([hold, -20.0, swell_depth, 0.0])
+        return dec(torch.zeros(1, SMALL.event_dim), torch.zeros(SMALL.context_dim))[0].numpy()
+
+
+def _level_db(y: np.ndarray, t0: float, t1: float) -> float:
+    sr = SMALL.sample_rate
+    return float(10 * np.log10(np.mean(y[int(t0 * sr): int(t1 * sr)] ** 2) + 1e-30))
+
+
+def test_an_event_holds_for_its_hold_time_then_releases() -> None:
+    """A bowed or blown note sustains as long as its event says, then dies within the release."""
+    long, short = _held_note(hold=20.0), _held_note(hold=np.log(0.3 / 1.3))  # 1.6 s and 0.3 s
+    assert abs(_level_db(long, 1.0, 1.2) - _level_db(long, 0.2, 0.4)) < 1.0
+    assert _level_db(short, 0.45, 0.6) < _level_db(short, 0.1, 0.25) - 40.0
+
+
+def test_a_swell_softens_the_onset() -> None:
+    plain, swelled = _held_note(hold=20.0), _held_note(hold=20.0, swell_depth=20.0)
+    # normalised to the same energy: the swell moves level from the first 20 ms to later
+    assert _level_db(swelled, 0.0, 0.02) < _level_db(plain, 0.0, 0.02) - 6.0
+
+
+def test_configs_written_before_the_envelope_load_without_it() -> None:
+    d = SMALL.to_dict()
+    d.pop("sustain")
+    old = ModelConfig.from_dict(d)
+    assert old.sustain is False
+    assert SIAM(old).decoder.event_head.out_features == SMALL.fir_taps + 4
+    assert SIAM(SMALL).decoder.event_head.out_features == SMALL.fir_taps + 8
+
+
 def test_encoder_shapes_and_silence_has_no_events(model: SIAM) -> None:
     with torch.no_grad():
         enc = model.encode(torch.zeros(2, SMALL.segment))
@@ -107,9 +151,46 @@ def test_sampler_targets_put_onsets_on_frames() -> None:
     sampler = SegmentSampler([], SMALL)
     audio = np.ones(SMALL.segment, np.float32)
     onsets = np.array([[2560, 60], [2560, 64], [12800, 67]])
-    _, onset_t, frames, mask, target, weight = sampler.targets(audio, onsets, np.array([20000, 40000, 40000]), 0)
+    _, onset_t, frames, mask, target, _ = sampler.targets(audio, onsets, np.array([20000, 40000, 40000]), 0)
     assert list(np.flatnonzero(onset_t)) == [10, 50]
     assert list(frames[mask > 0]) == [10, 50]
     assert set(np.flatnonzero(target[0]) + SMALL.low_pitch) == {60, 64}
     assert set(np.flatnonzero(target[1]) + SMALL.low_pitch) == {67}
-    assert weight[1, 64 - SMALL.low_pitch] == 0.0  # still sounding: free to re-excite
+    assert target[1, 64 - SMALL.low_pitch] == 0.0  # still sounding: held by its own event, not struck again
+
+
+def test_notes_sounding_at_the_segment_start_get_an_event_of_their_own() -> None:
+    sampler = SegmentSampler([], SMALL)
+    audio = np.ones(SMALL.segment, np.float32)
+    onsets = np.array([[0, 48], [4000, 52], [12800, 67]])  # the segment starts at 5000: 48 and 52 are sounding
+    ends = np.array([30000, 5100, 30000])  # 52 ends within the first frame: not carried
+    _, onset_t, frames, mask, target, hold = sampler.targets(audio, onsets, ends, 5000)
+    assert list(frames[mask > 0]) == [0, round(7800 / SMALL.hop)]
+    assert set(np.flatnonzero(target[0]) + SMALL.low_pitch) == {48}
+    assert set(np.flatnonzero(target[1]) + SMALL.low_pitch) == {67}
+    assert list(np.flatnonzero(onset_t)) == [round(7800 / SMALL.hop)]  # the switch learns onsets only
+    # hold targets: how long the notes last from the event on, as a fraction of the longest hold (capped at 1)
+    assert hold[0] == pytest.approx((30000 - 5000) / SMALL.sample_rate / MAX_HOLD_S)
+    assert hold[1] == pytest.approx((30000 - 12800) / SMALL.sample_rate / MAX_HOLD_S)
+    assert hold[2] == 0.0  # no event in that slot
+
+
+def test_note_map_vectors_are_nudged_to_hold_and_keep_their_pitch() -> None:
+    from siam_rt.notes.fit import _keep_pitch, extend_hold
+    from siam_rt.notes.note_map import LOW
+
+    torch.manual_seed(0)
+    model = SIAM(SMALL).eval()
+    with torch.no_grad():  # let the hold depend on the vector as strongly as in a trained model
+        model.decoder.event_head.weight[SMALL.fir_taps + 4] *= 10.0
+    keys, layers = 3, 2
+    centre = np.random.default_rng(0).standard_normal((keys, layers, SMALL.event_dim)).astype(np.float32)
+    pitch_idx = (torch.arange(keys) + LOW - SMALL.low_pitch).repeat_interleave(layers)
+    context = torch.zeros(SMALL.context_dim)
+    held = extend_hold(model, centre, context, steps=80)
+    with torch.no_grad():
+        before, after = (torch.from_numpy(x.reshape(-1, SMALL.event_dim)) for x in (centre, held))
+        hold_before, hold_after = (model.decoder.synthesise(x, context)[2] for x in (before, after))
+        assert float((hold_after - hold_before).mean()) > 1.0  # pushed up towards the target of 4
+        assert float(hold_after.min()) > float(hold_before.min()) + 1.0
+        assert float(_keep_pitch(model, after, pitch_idx)) <= float(_keep_pitch(model, before, pitch_idx)) + 0.1

@@ -29,6 +29,7 @@ class ModelConfig:
     detune: float = 0.0  # semitones a voice may be detuned by; 0: equal temperament (learned detune drifted)
     excitation_len: int = 2048
     fir_taps: int = 32
+    sustain: bool = True  # a held-then-released envelope and a slow swell per event (bowed and blown notes)
     # room
     rooms: int = 8
     ir_len: int = 32768  # 1.49 s: dry + ir fits one 65536-point FFT
@@ -50,6 +51,7 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
         d = dict(d)
+        d.setdefault("sustain", False)  # written before the envelope existed: those models have none
         if "dilations" in d:
             d["dilations"] = tuple(d["dilations"])
         return cls(**d)

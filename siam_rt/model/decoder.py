@@ -3,10 +3,10 @@
 An event vector sets which pitches sound (a pitch head read from the vector alone, so pitch does not depend on
 the preset), in equal temperament unless ``cfg.detune`` allows a learned detune (trained from scratch, it drifted
 to its limits: the spectral loss gives frequencies no useful gradient); the context modulates everything else by
-FiLM: harmonic profile, decay
-times of each partial, inharmonicity, attack, and the noise excitation's envelope and filter. The resonance is a
-bank of exponentially damped sinusoids at continuous frequencies (modal synthesis), evaluated frame by frame with
-one small matrix product, so the graph has no FFT and no bin-quantised pitch.
+FiLM: harmonic profile, decay times of each partial, inharmonicity, attack, the noise excitation's envelope and
+filter, and (``cfg.sustain``) how long the tone is held before its release and how slowly it swells in. The
+resonance is a bank of exponentially damped sinusoids at continuous frequencies (modal synthesis), evaluated frame
+by frame with one small matrix product, so the graph has no FFT and no bin-quantised pitch.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from torch.nn import functional as F
 
 from siam_rt.model.buffers import noise, phases
 from siam_rt.model.config import ModelConfig
+
+MAX_HOLD_S = 1.6  # the longest hold of an event's envelope, in seconds
 
 
 class FiLMLayer(nn.Module):
@@ -50,7 +52,8 @@ class EventDecoder(nn.Module):
                                    FiLMLayer(h, h, cfg.context_dim)])
         # per voice: harmonic profile, log decay per harmonic, attack, excitation gain
         self.voice_head = nn.Linear(h, nh + nh)
-        self.event_head = nn.Linear(h, cfg.fir_taps + 4)  # fir, noise gain, noise decay, attack, inharmonicity
+        # fir, noise gain, noise decay, attack, inharmonicity (+ hold, release, swell depth, swell time)
+        self.event_head = nn.Linear(h, cfg.fir_taps + (8 if cfg.sustain else 4))
         n = cfg.excitation_len
         buf = noise(n + cfg.fir_taps, cfg.seed)
         toeplitz = np.stack([buf[cfg.fir_taps - j: cfg.fir_taps - j + n] for j in range(cfg.fir_taps)], axis=1)
@@ -68,12 +71,18 @@ class EventDecoder(nn.Module):
         consts = [2 * math.pi * 440.0 / cfg.sample_rate, math.log(2.0) / 12.0, 69.0 - cfg.low_pitch, 2 * math.pi]
         self.register_buffer("consts64", torch.tensor(consts, dtype=torch.float64), persistent=False)
         self.register_buffer("t_exc", torch.arange(n, dtype=torch.float32) / cfg.sample_rate, persistent=False)
+        # frame times (one past the end, to interpolate to) and the in-frame interpolation weights of the envelope
+        self.register_buffer("t_frames", torch.arange(frames + 1, dtype=torch.float32) * cfg.hop / cfg.sample_rate,
+                             persistent=False)
+        self.register_buffer("lerp", torch.arange(cfg.hop, dtype=torch.float32) / cfg.hop, persistent=False)
 
     def forward(self, vectors: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         return self.synthesise(vectors, context)[0]
 
-    def synthesise(self, vectors: torch.Tensor, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unit-norm audio [B,N] and the pitch logits [B,P] (for the pitch loss)."""
+    def synthesise(self, vectors: torch.Tensor, context: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Unit-norm audio [B,N], the pitch logits [B,P] (for the pitch loss) and the hold logits [B] (for the
+        hold loss; None without ``cfg.sustain``)."""
         cfg = self.cfg
         b = vectors.shape[0]
         context = context.expand(b, -1) if context.dim() == 2 else context.unsqueeze(0).expand(b, -1)
@@ -97,7 +106,7 @@ class EventDecoder(nn.Module):
         nh = cfg.harmonics
         profile_logits, decay_logits = vh[:, :nh], vh[:, nh:]
         fir = eh[:, : cfg.fir_taps]
-        noise_gain, noise_decay, attack, inharm = eh[:, cfg.fir_taps:].unbind(dim=-1)
+        noise_gain, noise_decay, attack, inharm = eh[:, cfg.fir_taps: cfg.fir_taps + 4].unbind(dim=-1)
 
         # partial frequencies with a small stiffness inharmonicity (piano-like), [B,A,H]
         k = self.harmonic_numbers
@@ -114,6 +123,10 @@ class EventDecoder(nn.Module):
         rho = (rates / cfg.sample_rate).reshape(b, -1)  # [B,S] nepers/sample
         amps = amps.reshape(b, -1)
         res = self._damped_sinusoids(omega, rho, amps)  # [B,N]
+        hold = None
+        if cfg.sustain:
+            res = res * self._envelope(eh[:, cfg.fir_taps + 4:])
+            hold = eh[:, cfg.fir_taps + 4]
 
         # attack: a short rise (0.5-25 ms) so onsets neither click nor smear
         tau = 0.0005 + 0.025 * torch.sigmoid(attack)
@@ -126,7 +139,24 @@ class EventDecoder(nn.Module):
         env = torch.exp(-self.t_exc[None, :] * (20.0 + 300.0 * torch.sigmoid(noise_decay))[:, None])
         exc = exc * env * (0.3 * F.softplus(noise_gain - 1.0))[:, None] * head.norm(dim=1, keepdim=True)
         out = torch.cat([head + exc, res[:, n_att:]], dim=1)
-        return out * torch.rsqrt((out * out).sum(dim=1, keepdim=True) + 1e-16), logits
+        return out * torch.rsqrt((out * out).sum(dim=1, keepdim=True) + 1e-16), logits, hold
+
+    def _envelope(self, params: torch.Tensor) -> torch.Tensor:
+        """A driven tone's envelope [B,N]: an optional slow swell, a hold of up to 1.6 s, then a release.
+
+        Bowed and blown notes sound as long as they are played, which free decays alone cannot fit: each event
+        holds for its own time (read from its vector), so a long note needs no re-excitation. Computed per frame
+        and interpolated linearly inside frames."""
+        hold, release, depth, swell = params.unbind(dim=-1)
+        t = self.t_frames[None, :]
+        knee = 0.02  # seconds: a smooth corner at the end of the hold
+        hold_s = (MAX_HOLD_S * torch.sigmoid(hold))[:, None]
+        release_s = (0.01 + 0.5 * torch.sigmoid(release))[:, None]
+        env = torch.exp(-knee * F.softplus((t - hold_s) / knee) / release_s)
+        swell_s = (0.01 + 0.25 * torch.sigmoid(swell))[:, None]
+        env = env * (1 - torch.sigmoid(depth - 2.0)[:, None] * torch.exp(-t / swell_s))  # [B,F+1]
+        w = self.lerp
+        return (env[:, :-1, None] * (1 - w) + env[:, 1:, None] * w).flatten(1)
 
     def _damped_sinusoids(self, omega: torch.Tensor, rho: torch.Tensor, amps: torch.Tensor) -> torch.Tensor:
         """sum_s amps_s exp(-rho_s t) cos(omega_s t + phase0_s), t = 0..N-1, as frames x (coefficients @ basis).

@@ -35,12 +35,19 @@ def onset_loss(switch_logits: torch.Tensor, onset_target: torch.Tensor) -> torch
     return F.binary_cross_entropy_with_logits(switch_logits, onset_target, pos_weight=torch.tensor(4.0))
 
 
-def pitch_loss(pitch_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Pitch activations of each event against the pitches labelled at its onset; notes still sounding from
-    before are left free (weight 0), so an event may re-excite them."""
-    loss = F.binary_cross_entropy_with_logits(pitch_logits, target, weight=weight, reduction="sum",
-                                              pos_weight=torch.tensor(3.0))
+def pitch_loss(pitch_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Pitch activations of each event against the pitches that start at its onset: a note still sounding from
+    before is held by its own event, so a later event must not strike it again."""
+    loss = F.binary_cross_entropy_with_logits(pitch_logits, target, reduction="sum", pos_weight=torch.tensor(3.0))
     return loss / max(pitch_logits.shape[0], 1)  # per event, summed over pitches: the few notes count
+
+
+def hold_loss(hold_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each event's hold against how long its notes are labelled to last (a fraction of the longest hold).
+
+    Without it the hold collapses to zero early in training, when sustaining a wrong pitch costs more than
+    cutting it, and never recovers (its sigmoid saturates); on the logit scale the supervision cannot vanish."""
+    return F.binary_cross_entropy_with_logits(hold_logits, target)
 
 
 def spread_loss(switch_logits: torch.Tensor) -> torch.Tensor:

@@ -49,10 +49,11 @@ class SIAM(nn.Module):
         enc = self.encode(audio, frames, mask)
         bi, ki = enc["mask"].nonzero(as_tuple=True)
         ctx = enc["context"][bi]
-        events, logits = self.decoder.synthesise(enc["vectors"][bi, ki], ctx)
+        events, logits, hold = self.decoder.synthesise(enc["vectors"][bi, ki], ctx)
         placed = self.place(events, enc["frames"][bi, ki], enc["amplitudes"][bi, ki])
         ir, wet = self.room(enc["context"])
-        enc.update(events=apply_room(placed, ir[bi], wet[bi]), batch_index=bi, slot=ki, pitch_logits=logits)
+        enc.update(events=apply_room(placed, ir[bi], wet[bi]), batch_index=bi, slot=ki, pitch_logits=logits,
+                   hold_logits=hold)
         return enc
 
     @torch.no_grad()

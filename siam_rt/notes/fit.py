@@ -3,8 +3,9 @@
 Each isolated note of the corpus is encoded with its event read at the labelled onset; the vectors of one
 (pitch, velocity layer) are averaged over instruments (centre) with their standard deviation (spread). Then each
 centre is nudged, through the frozen pitch head, until the decoder's strongest pitch is that note, staying near
-the encoded centre: the decoder is known to play the vector at the right pitch. Last, the layers of each pitch are
-nudged through the frozen decoder so that a higher velocity layer sounds brighter.
+the encoded centre: the decoder is known to play the vector at the right pitch. Then the layers of each pitch are
+nudged through the frozen decoder so that a higher velocity layer sounds brighter, and every vector so that its
+event holds as long as an event can (the key decides how long a note lasts).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps:
             centre[p - LOW, layer] = arr.mean(axis=0)
             spread[p - LOW, layer] = arr.std(axis=0) if len(arr) > 1 else 0.1
     refined = refine_pitch(model, centre, steps)
-    refined = order_brightness(model, refined, mean_context(model, recordings))
+    context = mean_context(model, recordings)
+    refined = order_brightness(model, refined, context)
+    refined = extend_hold(model, refined, context)
     return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
 
 
@@ -108,21 +111,50 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
             audio = model.decoder(v, contexts[i])
             cent = _log_centroid(audio, model.cfg.sample_rate).reshape(keys, layers)
             order = order + torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
-        logits = model.decoder.pitch(v)[:, : model.cfg.n_pitches]
-        own = logits.gather(1, p_idx[:, None])[:, 0]
-        others = logits.scatter(1, p_idx[:, None], -1e9)
-        keep = torch.relu(5.0 - own).mean() + torch.relu(others + 5.0).sum(dim=1).mean()
-        loss = order + keep + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
+        loss = order + _keep_pitch(model, v, p_idx) + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     return v.detach().numpy().reshape(centre.shape).astype(np.float32)
 
 
+def extend_hold(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 60,
+                target: float = 4.0) -> np.ndarray:
+    """Nudge every vector until its event holds (nearly) as long as an event can (hold logit >= ``target``),
+    keeping its pitch and staying close. Isolated notes were rendered 0.6 s long, so their events release
+    after 0.6 s; on a keyboard the key decides: the engine releases a note at note-off and re-excites it only
+    where it has decayed."""
+    if not model.cfg.sustain:
+        return centre
+    keys, layers, dim = centre.shape
+    start = torch.from_numpy(centre.reshape(-1, dim))
+    v = start.clone().requires_grad_(True)
+    p_idx = torch.arange(keys)[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
+    for p in model.decoder.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam([v], lr=0.03)
+    for _ in range(steps):
+        hold = model.decoder.synthesise(v, context)[2]
+        loss = (torch.relu(target - hold).mean() + _keep_pitch(model, v, p_idx)
+                + 0.01 * ((v - start) ** 2).sum(dim=1).mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return v.detach().numpy().reshape(centre.shape).astype(np.float32)
+
+
+def _keep_pitch(model: SIAM, v: torch.Tensor, p_idx: torch.Tensor, margin: float = 5.0) -> torch.Tensor:
+    """A penalty that keeps each vector's own pitch on and every other pitch off."""
+    logits = model.decoder.pitch(v)[:, : model.cfg.n_pitches]
+    own = logits.gather(1, p_idx[:, None])[:, 0]
+    others = logits.scatter(1, p_idx[:, None], -1e9)
+    return torch.relu(margin - own).mean() + torch.relu(others + margin).sum(dim=1).mean()
+
+
 def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: float = 5.0) -> np.ndarray:
     """Nudge each vector until the pitch head has its own note on (logit > margin), every other pitch off
     (logit < -margin) and no detune, staying close to the encoded centre."""
-    p_idx = torch.arange(HIGH - LOW + 1)[:, None].expand(-1, centre.shape[1]).reshape(-1) + (LOW - model.cfg.low_pitch)
+    p_idx = torch.arange(centre.shape[0])[:, None].expand(-1, centre.shape[1]).reshape(-1) + (LOW - model.cfg.low_pitch)
     start = torch.from_numpy(centre.reshape(-1, centre.shape[-1]))
     v = start.clone().requires_grad_(True)
     opt = torch.optim.Adam([v], lr=0.05)

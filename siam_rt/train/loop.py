@@ -18,11 +18,11 @@ from siam_rt.data.corpus import work_list
 from siam_rt.data.musicnet import load_split
 from siam_rt.model.checkpoint import read_metadata, save_model
 from siam_rt.model.config import ModelConfig
-from siam_rt.model.loss import onset_loss, pitch_loss, spectral_loss, spread_loss
+from siam_rt.model.loss import hold_loss, onset_loss, pitch_loss, spectral_loss, spread_loss
 from siam_rt.model.siam import SIAM
 from siam_rt.train.segments import Batch, SegmentSampler
 
-WEIGHTS = {"spectral": 1.0, "onset": 1.0, "pitch": 0.2, "spread": 0.01}
+WEIGHTS = {"spectral": 1.0, "onset": 1.0, "pitch": 0.2, "spread": 0.01, "hold": 0.5}
 
 
 @dataclass
@@ -48,10 +48,11 @@ def losses(model: SIAM, batch: Batch, device: torch.device) -> dict[str, torch.T
     parts = {
         "spectral": spectral_loss(t["audio"], out["events"], out["batch_index"]),
         "onset": onset_loss(out["switch_logits"], t["onsets"]),
-        "pitch": pitch_loss(out["pitch_logits"], t["pitch_target"][out["batch_index"], out["slot"]],
-                            t["pitch_weight"][out["batch_index"], out["slot"]]),
+        "pitch": pitch_loss(out["pitch_logits"], t["pitch_target"][out["batch_index"], out["slot"]]),
         "spread": spread_loss(out["switch_logits"]),
     }
+    if out["hold_logits"] is not None:
+        parts["hold"] = hold_loss(out["hold_logits"], t["hold_target"][out["batch_index"], out["slot"]])
     parts["total"] = sum(WEIGHTS[k] * v for k, v in parts.items())
     return parts
 
@@ -186,8 +187,9 @@ def plot_losses(log_path: Path, png: Path) -> None:
         return
     fig, ax = plt.subplots(figsize=(8, 4.5))
     steps = np.array([r["step"] for r in rows])
-    for key in ("total", "spectral", "onset", "pitch"):
-        ax.plot(steps, [r[key] for r in rows], label=key, lw=1)
+    for key in ("total", "spectral", "onset", "pitch", "hold"):
+        if any(key in r for r in rows):  # runs before the hold term have no hold column
+            ax.plot(steps, [r.get(key, np.nan) for r in rows], label=key, lw=1)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_yscale("log")

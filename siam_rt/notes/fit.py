@@ -98,24 +98,16 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
     brightness as well as loudness, as on acoustic instruments."""
     contexts = context.reshape(-1, context.shape[-1])
     rng = np.random.default_rng(seed)
-    keys, layers, dim = centre.shape
-    start = torch.from_numpy(centre.reshape(-1, dim))
-    v = start.clone().requires_grad_(True)
-    p_idx = torch.arange(keys)[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
-    for p in model.decoder.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.Adam([v], lr=0.03)
-    for _ in range(steps):
+    keys, layers, _ = centre.shape
+
+    def misorder(v: torch.Tensor) -> torch.Tensor:
         order = v.new_zeros(())
         for i in rng.choice(len(contexts), min(2, len(contexts)), replace=False):
-            audio = model.decoder(v, contexts[i])
-            cent = _log_centroid(audio, model.cfg.sample_rate).reshape(keys, layers)
+            cent = _log_centroid(model.decoder(v, contexts[i]), model.cfg.sample_rate).reshape(keys, layers)
             order = order + torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
-        loss = order + _keep_pitch(model, v, p_idx) + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return v.detach().numpy().reshape(centre.shape).astype(np.float32)
+        return order
+
+    return _nudge(model, centre, misorder, steps)
 
 
 def extend_hold(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 60,
@@ -126,17 +118,22 @@ def extend_hold(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: i
     where it has decayed."""
     if not model.cfg.sustain:
         return centre
+    return _nudge(model, centre, lambda v: torch.relu(target - model.decoder.synthesise(v, context)[2]).mean(),
+                  steps)
+
+
+def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0.03) -> np.ndarray:
+    """Minimise ``objective(vectors)`` over the note map's vectors [keys, layers, D] through the frozen decoder,
+    keeping each vector's pitch and staying close to where it started."""
     keys, layers, dim = centre.shape
     start = torch.from_numpy(centre.reshape(-1, dim))
     v = start.clone().requires_grad_(True)
     p_idx = torch.arange(keys)[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
     for p in model.decoder.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.Adam([v], lr=0.03)
+    opt = torch.optim.Adam([v], lr=lr)
     for _ in range(steps):
-        hold = model.decoder.synthesise(v, context)[2]
-        loss = (torch.relu(target - hold).mean() + _keep_pitch(model, v, p_idx)
-                + 0.01 * ((v - start) ** 2).sum(dim=1).mean())
+        loss = objective(v) + _keep_pitch(model, v, p_idx) + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -175,22 +175,35 @@ def test_notes_sounding_at_the_segment_start_get_an_event_of_their_own() -> None
     assert hold[2] == 0.0  # no event in that slot
 
 
-def test_note_map_vectors_are_nudged_to_hold_and_keep_their_pitch() -> None:
-    from siam_rt.notes.fit import _keep_pitch, extend_hold
+def test_note_map_layers_are_ordered_by_brightness() -> None:
+    """order_brightness (given several contexts, as at export) nudges the velocity layers of each key, once in
+    tune, until each sounds brighter than the one below, while the vectors keep their pitch."""
+    from dataclasses import replace
+
+    from siam_rt.notes.fit import _keep_pitch, _log_centroid, order_brightness, refine_pitch
     from siam_rt.notes.note_map import LOW
 
     torch.manual_seed(0)
-    model = SIAM(SMALL).eval()
-    with torch.no_grad():  # let the hold depend on the vector as strongly as in a trained model
-        model.decoder.event_head.weight[SMALL.fir_taps + 4] *= 10.0
-    keys, layers = 3, 2
-    centre = np.random.default_rng(0).standard_normal((keys, layers, SMALL.event_dim)).astype(np.float32)
-    pitch_idx = (torch.arange(keys) + LOW - SMALL.low_pitch).repeat_interleave(layers)
-    context = torch.zeros(SMALL.context_dim)
-    held = extend_hold(model, centre, context, steps=80)
-    with torch.no_grad():
-        before, after = (torch.from_numpy(x.reshape(-1, SMALL.event_dim)) for x in (centre, held))
-        hold_before, hold_after = (model.decoder.synthesise(x, context)[2] for x in (before, after))
-        assert float((hold_after - hold_before).mean()) > 1.0  # pushed up towards the target of 4
-        assert float(hold_after.min()) > float(hold_before.min()) + 1.0
-        assert float(_keep_pitch(model, after, pitch_idx)) <= float(_keep_pitch(model, before, pitch_idx)) + 0.1
+    cfg = replace(SMALL, event_len=8192)  # the centroid reads the first 8192 samples
+    model = SIAM(cfg).eval()
+    keys, layers = 3, 4
+    noise = np.random.default_rng(0).standard_normal((keys, layers, cfg.event_dim)).astype(np.float32)
+    tuned = refine_pitch(model, noise, steps=60)
+    contexts = torch.randn(3, cfg.context_dim)
+
+    def misorder(vectors: np.ndarray) -> float:
+        v = torch.from_numpy(vectors.reshape(-1, cfg.event_dim))
+        with torch.no_grad():
+            cents = [_log_centroid(model.decoder(v, c), cfg.sample_rate).reshape(keys, layers) for c in contexts]
+        return sum(float(torch.relu(c[:, :-1] + 0.05 - c[:, 1:]).sum()) for c in cents)
+
+    def off_pitch(vectors: np.ndarray) -> float:
+        pitch_idx = (torch.arange(keys) + LOW - cfg.low_pitch).repeat_interleave(layers)
+        with torch.no_grad():
+            return float(_keep_pitch(model, torch.from_numpy(vectors.reshape(-1, cfg.event_dim)), pitch_idx))
+
+    ordered = order_brightness(model, tuned, contexts, steps=60)
+    assert misorder(tuned) > 1.0  # random vectors are out of order
+    assert misorder(ordered) < 0.5 * misorder(tuned), (misorder(tuned), misorder(ordered))
+    assert off_pitch(ordered) <= off_pitch(tuned) + 0.1, (off_pitch(tuned), off_pitch(ordered))
+    assert np.abs(ordered - tuned).max() < 3.0  # nudged, not replaced

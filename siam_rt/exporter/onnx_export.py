@@ -65,7 +65,8 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
 
 def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_data: Path | None = None) -> dict:
     """Write decoder.onnx, room.onnx, encoder.onnx, model.safetensors and manifest.json into ``out``; with
-    ``notes_data`` (a corpus with isolated notes), also the note map fitted for this model.
+    ``notes_data`` (a corpus with isolated notes), also the note map fitted for this model (its brightness ordered
+    in the shipped presets' timbres too, rendered again from their FluidSynth recipes).
 
     The folder is assembled in a temporary folder and moved into place, so a failed export leaves nothing.
     """
@@ -92,10 +93,11 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_da
         if notes_data is not None:
             from siam_rt.data.musicnet import load_split
             from siam_rt.notes.fit import fit_note_map
+            from siam_rt.timbre.shipped import shipped_sources
 
             recs = [r for r in load_split(notes_data, "train", cfg.sample_rate, names=None)
                     if r.name.startswith("notes__")]
-            fit_note_map(model, mid, recs).save(tmp / "note_map.npz")
+            fit_note_map(model, mid, recs, timbres=shipped_sources(cfg.sample_rate)).save(tmp / "note_map.npz")
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "model_id": mid,

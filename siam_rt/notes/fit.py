@@ -4,8 +4,9 @@ Each isolated note of the corpus is encoded with its event read at the labelled 
 (pitch, velocity layer) are averaged over instruments (centre) with their standard deviation (spread). Then each
 centre is nudged, through the frozen pitch head, until the decoder's strongest pitch is that note, staying near
 the encoded centre: the decoder is known to play the vector at the right pitch. Then the layers of each pitch are
-nudged through the frozen decoder so that a higher velocity layer sounds brighter, and every vector so that its
-event holds as long as an event can (the key decides how long a note lasts).
+nudged through the frozen decoder so that a higher velocity layer sounds brighter, in the notes' mean timbre and
+in the shipped presets' timbres. Each vector keeps the hold the encoder gave its isolated note; the engine
+releases a note at note-off and re-excites it where it has decayed.
 """
 
 from __future__ import annotations
@@ -48,8 +49,11 @@ def encoded_notes(model: SIAM, recordings: list[Recording], lead: int = 2048) ->
     return out
 
 
-def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps: int = 300) -> NoteMap:
-    """The note map of a model from isolated-note recordings (see module docstring)."""
+def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps: int = 300,
+                 timbres: list[np.ndarray] | None = None) -> NoteMap:
+    """The note map of a model from isolated-note recordings (see module docstring). The brightness is ordered
+    in the mean context of those recordings and, where given, in the contexts of ``timbres`` (recordings at the
+    model rate: the shipped presets' sources), so that velocity brightens every preset, not just the average."""
     cfg = model.cfg
     vecs = encoded_notes(model, recordings)
     layers = len(VELOCITIES)
@@ -65,19 +69,20 @@ def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps:
             centre[p - LOW, layer] = arr.mean(axis=0)
             spread[p - LOW, layer] = arr.std(axis=0) if len(arr) > 1 else 0.1
     refined = refine_pitch(model, centre, steps)
-    context = mean_context(model, recordings)
-    refined = order_brightness(model, refined, context)
-    refined = extend_hold(model, refined, context)
+    context = mean_context(model, [r.audio for r in recordings])
+    if timbres:
+        context = torch.stack([context, *(mean_context(model, [a], per_file=8) for a in timbres)])
+    refined = order_brightness(model, refined, context, steps=200, margin=0.08)
     return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
 
 
-def mean_context(model: SIAM, recordings: list[Recording], per_file: int = 4) -> torch.Tensor:
-    """The mean context of a few segments of each recording: a neutral timbre to fit the note map in."""
+def mean_context(model: SIAM, audios: list[np.ndarray], per_file: int = 4) -> torch.Tensor:
+    """The mean context of a few segments of each recording (at the model rate)."""
     cfg = model.cfg
     chunks = []
-    for rec in recordings:
-        for start in np.linspace(0, max(len(rec.audio) - cfg.segment, 0), per_file).astype(int):
-            seg = rec.audio[start: start + cfg.segment]
+    for audio in audios:
+        for start in np.linspace(0, max(len(audio) - cfg.segment, 0), per_file).astype(int):
+            seg = audio[start: start + cfg.segment]
             seg = np.pad(seg, (0, cfg.segment - len(seg)))
             chunks.append(seg / max(float(np.abs(seg).max()), 1e-4))
     with torch.no_grad():
@@ -108,18 +113,6 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
         return order
 
     return _nudge(model, centre, misorder, steps)
-
-
-def extend_hold(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 60,
-                target: float = 4.0) -> np.ndarray:
-    """Nudge every vector until its event holds (nearly) as long as an event can (hold logit >= ``target``),
-    keeping its pitch and staying close. Isolated notes were rendered 0.6 s long, so their events release
-    after 0.6 s; on a keyboard the key decides: the engine releases a note at note-off and re-excites it only
-    where it has decayed."""
-    if not model.cfg.sustain:
-        return centre
-    return _nudge(model, centre, lambda v: torch.relu(target - model.decoder.synthesise(v, context)[2]).mean(),
-                  steps)
 
 
 def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0.03) -> np.ndarray:

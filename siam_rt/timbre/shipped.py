@@ -6,7 +6,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from siam_rt.errors import SiamError
+from siam_rt.io.audiofile import read_audio
 from siam_rt.notes.note_map import NoteMap
 from siam_rt.runtime.onnx_model import OnnxModel
 from siam_rt.timbre.extract import extract_preset
@@ -63,11 +66,25 @@ def rebuild(preset_source: dict, name: str, description: str, engine: EngineDefa
     return extract_preset(model, audio, name, description, preset_source, engine, note_map)
 
 
+def _source(program: int, room: str) -> dict:
+    return {"render": {"work": WORK, "program": program, "room": room, "seconds": SECONDS}}
+
+
+def shipped_sources(sample_rate: int) -> list[np.ndarray]:
+    """The recorded source of every shipped preset, rendered again, mono at ``sample_rate``."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (_, program, room, _) in SHIPPED.items():
+            audio, _ = read_audio(render_source(_source(program, room), Path(tmp) / f"{name}.wav"), sample_rate)
+            out.append(audio)
+    return out
+
+
 def build_shipped(folder: Path, model: OnnxModel) -> list[Preset]:
     """Extract every shipped preset into ``folder`` (bank.json is written separately, by hand)."""
     out = []
     for name, (description, program, room, engine) in SHIPPED.items():
-        source = {"render": {"work": WORK, "program": program, "room": room, "seconds": SECONDS}}
+        source = _source(program, room)
         preset = rebuild(source, name, description, engine, model)  # shipped presets keep the note map as is
         preset.save(folder / f"{name}.json")
         out.append(preset)

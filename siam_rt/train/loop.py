@@ -111,6 +111,7 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
                 window.clear()
                 rec = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "step": step,
                        "elapsed_s": round(elapsed_before + time.time() - start, 1), "examples_per_s": round(eps, 2),
+                       "lr": s.lr,
                        **{k: round(float(v.detach()), 5) for k, v in parts.items()}}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()

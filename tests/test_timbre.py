@@ -137,3 +137,22 @@ def test_preset_extract_from_a_recording(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "siam_rt", "preset", "extract", str(tmp_path / "missing.wav"),
                           "--name", "x", "--presets", str(tmp_path / "presets")], capture_output=True, text=True)
     assert bad.returncode == 2 and "missing.wav: no such file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth not installed")
+def test_shipped_sources_render_every_recipe() -> None:
+    """The shipped presets' sources (which the note map's brightness is fitted in at export) render again with
+    FluidSynth: one recording per preset at the asked rate, as long as its recipe, each a different sound."""
+    pytest.importorskip("music21")
+    from siam_rt.timbre.shipped import SECONDS, SHIPPED, shipped_sources
+
+    audio = dict(zip(SHIPPED, shipped_sources(16000), strict=True))
+    for name, a in audio.items():
+        assert a.ndim == 1 and len(a) >= 0.95 * SECONDS * 16000, (name, a.shape)
+        assert np.sqrt(np.mean(a ** 2)) > 1e-3, name
+    n = min(len(a) for a in audio.values())
+    def rms(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x ** 2)))
+
+    for a, b in (("piano", "flute"), ("piano", "piano_hall")):  # another instrument; another room
+        assert rms(audio[a][:n] - audio[b][:n]) > 0.1 * rms(audio[a][:n]), (a, b)

@@ -105,7 +105,7 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
     rng = np.random.default_rng(seed)
     keys, layers, _ = centre.shape
 
-    def misorder(v: torch.Tensor) -> torch.Tensor:
+    def misorder(v: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
         order = v.new_zeros(())
         for i in rng.choice(len(contexts), min(2, len(contexts)), replace=False):
             cent = _log_centroid(model.decoder(v, contexts[i]), model.cfg.sample_rate).reshape(keys, layers)
@@ -116,8 +116,8 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
 
 
 def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0.03) -> np.ndarray:
-    """Minimise ``objective(vectors)`` over the note map's vectors [keys, layers, D] through the frozen decoder,
-    keeping each vector's pitch and staying close to where it started."""
+    """Minimise ``objective(vectors, own_pitch_index)`` over the note map's vectors [keys, layers, D] through the
+    frozen decoder, keeping each vector's pitch and staying close to where it started."""
     keys, layers, dim = centre.shape
     start = torch.from_numpy(centre.reshape(-1, dim))
     v = start.clone().requires_grad_(True)
@@ -126,7 +126,7 @@ def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0
         p.requires_grad_(False)
     opt = torch.optim.Adam([v], lr=lr)
     for _ in range(steps):
-        loss = objective(v) + _keep_pitch(model, v, p_idx) + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
+        loss = objective(v, p_idx) + _keep_pitch(model, v, p_idx) + 0.01 * ((v - start) ** 2).sum(dim=1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -141,24 +141,11 @@ def _keep_pitch(model: SIAM, v: torch.Tensor, p_idx: torch.Tensor, margin: float
     return torch.relu(margin - own).mean() + torch.relu(others + margin).sum(dim=1).mean()
 
 
-def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300, margin: float = 5.0) -> np.ndarray:
-    """Nudge each vector until the pitch head has its own note on (logit > margin), every other pitch off
-    (logit < -margin) and no detune, staying close to the encoded centre."""
-    p_idx = torch.arange(centre.shape[0])[:, None].expand(-1, centre.shape[1]).reshape(-1) + (LOW - model.cfg.low_pitch)
-    start = torch.from_numpy(centre.reshape(-1, centre.shape[-1]))
-    v = start.clone().requires_grad_(True)
-    opt = torch.optim.Adam([v], lr=0.05)
-    head = model.decoder.pitch
-    for p in head.parameters():
-        p.requires_grad_(False)
-    for _ in range(steps):
-        logits, detune = head(v).chunk(2, dim=1)
-        own = logits.gather(1, p_idx[:, None])[:, 0]
-        others = logits.scatter(1, p_idx[:, None], -1e9)
-        loss = (torch.relu(margin - own).mean() + torch.relu(others + margin).sum(dim=1).mean()
-                + torch.tanh(detune.gather(1, p_idx[:, None])[:, 0]).pow(2).mean() * 100
-                + 0.01 * ((v - start) ** 2).sum(dim=1).mean())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return v.detach().numpy().reshape(centre.shape).astype(np.float32)
+def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300) -> np.ndarray:
+    """Nudge each vector until the pitch head has its own note on, every other pitch off and no detune, staying
+    close to the encoded centre."""
+    def detuned(v: torch.Tensor, p_idx: torch.Tensor) -> torch.Tensor:
+        detune = model.decoder.pitch(v)[:, model.cfg.n_pitches:]
+        return 100 * torch.tanh(detune.gather(1, p_idx[:, None])[:, 0]).pow(2).mean()
+
+    return _nudge(model, centre, detuned, steps, lr=0.05)

@@ -16,6 +16,8 @@ torch = pytest.importorskip("torch")
 from safetensors.torch import load_file  # noqa: E402
 from test_data import make_fixture  # noqa: E402
 
+from siam_rt.errors import SiamError  # noqa: E402
+from siam_rt.model.checkpoint import read_metadata  # noqa: E402
 from siam_rt.model.config import ModelConfig  # noqa: E402
 from siam_rt.train.loop import TrainSettings, train  # noqa: E402
 
@@ -41,6 +43,31 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
     assert (tmp_path / "b" / "loss.png").stat().st_size > 1000
     first = load_file(str(tmp_path / "a" / "checkpoint.safetensors"))
     assert any(k.startswith("optim.") for k in first)  # the optimiser state resumes too
+
+
+def test_validation_keeps_best_model(tmp_path: Path) -> None:
+    """Validation works are scored every few steps, never trained on, and the best-scoring weights are kept."""
+    make_fixture(tmp_path / "data", seconds=2.0)
+    out = tmp_path / "run"
+    train(TrainSettings(data=tmp_path / "data", out=out, steps=4, batch=2, log_every=1, threads=1, valid_every=2,
+                        valid_works=("1001",), valid_seconds=2.0), cfg=SMALL)
+    rows = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    valid = [r for r in rows if "valid_score" in r]
+    assert [r["step"] for r in valid] == [2, 4]
+    assert all(-1 <= r["valid_chroma"] <= 1 and -1 <= r["valid_timing"] <= 1 for r in valid)
+    best = max(valid, key=lambda r: r["valid_score"])
+    meta = read_metadata(out / "best.safetensors")
+    assert int(meta["step"]) == best["step"] and float(meta["valid_score"]) == best["valid_score"]
+    assert (out / "loss.png").stat().st_size > 1000
+
+
+def test_validation_recordings_are_not_trained_on(tmp_path: Path) -> None:
+    make_fixture(tmp_path / "data", seconds=2.0)
+    with pytest.raises(SiamError, match="no recording"):  # the only other recording is too short to sample
+        make_fixture(tmp_path / "short", seconds=1.0)
+        shutil.copy(tmp_path / "data" / "train_data" / "1000.wav", tmp_path / "short" / "train_data" / "1000.wav")
+        train(TrainSettings(data=tmp_path / "short", out=tmp_path / "run", steps=1, batch=1, threads=1,
+                            valid_works=("1000",)), cfg=SMALL)
 
 
 @pytest.mark.slow

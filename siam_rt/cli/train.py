@@ -23,6 +23,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
+    p.add_argument("--valid-every", type=int, default=500,
+                   help="steps between validation scores on the works of validation.txt; the best model is kept "
+                   "as OUT/best.safetensors (default 500; 0: no validation)")
     p.set_defaults(func=run)
 
 
@@ -34,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     path = train(TrainSettings(data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
                                seed=args.seed, minutes=args.minutes, threads=args.threads,
-                               checkpoint_every=args.checkpoint_every))
+                               checkpoint_every=args.checkpoint_every, valid_every=args.valid_every))
     print(f"model weights: {path}")
+    if (args.out / "best.safetensors").is_file():
+        print(f"best validation model: {args.out / 'best.safetensors'}")
     return 0

@@ -20,7 +20,9 @@ from siam_rt.model.checkpoint import read_metadata, save_model
 from siam_rt.model.config import ModelConfig
 from siam_rt.model.loss import hold_loss, onset_loss, pitch_loss, spectral_loss, spread_loss
 from siam_rt.model.siam import SIAM
+from siam_rt.model.torch_codec import TorchCodec
 from siam_rt.train.segments import Batch, SegmentSampler
+from siam_rt.train.validation import Validator
 
 WEIGHTS = {"spectral": 1.0, "onset": 1.0, "pitch": 0.2, "spread": 0.01, "hold": 0.5}
 
@@ -39,6 +41,9 @@ class TrainSettings:
     checkpoint_every: int = 200
     log_every: int = 10
     threads: int | None = None
+    valid_every: int = 500  # steps between validation scores (0: none); the best model is kept
+    valid_seconds: float = 30.0
+    valid_works: tuple[str, ...] | None = None  # recording name prefixes; default: the works of validation.txt
 
 
 def losses(model: SIAM, batch: Batch, device: torch.device) -> dict[str, torch.Tensor]:
@@ -83,13 +88,19 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else None
 
     heldout = set(w.replace("/", "_") for w in work_list("heldout.txt"))
+    valid_works = set(s.valid_works if s.valid_works is not None else
+                      (w.replace("/", "_") for w in work_list("validation.txt")))
     recs = [r for r in load_split(s.data, "train", cfg.sample_rate) if r.name.split("__")[0] not in heldout]
+    validator = Validator([r for r in recs if r.name.split("__")[0] in valid_works], s.valid_seconds)
+    recs = [r for r in recs if r.name.split("__")[0] not in valid_works]
     sampler = SegmentSampler(recs, cfg, seed=s.seed * 1000 + rank)
     if sampler_state is not None:
         sampler.rng.bit_generator.state = sampler_state[rank % len(sampler_state)] \
             if isinstance(sampler_state, list) else sampler_state
 
-    log = (s.out / "train_log.jsonl").open("a") if rank == 0 else None
+    log_path = s.out / "train_log.jsonl"
+    best = _best_score(log_path)
+    log = log_path.open("a") if rank == 0 else None
     start = time.time()
     stop_at = start + 60 * s.minutes if s.minutes else math.inf
     window: list[float] = []
@@ -117,6 +128,16 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
                 log.flush()
                 progress.update(task, completed=step,
                                 info=f"loss {rec['total']:.3f} spec {rec['spectral']:.3f} {eps:.1f} ex/s")
+            if rank == 0 and validator.recordings and s.valid_every and step % s.valid_every == 0:
+                scores = validator.score(TorchCodec(model))
+                model.train()
+                log.write(json.dumps({"time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                      "step": step, **scores}) + "\n")
+                log.flush()
+                if scores["valid_score"] > best:
+                    best = scores["valid_score"]
+                    save_model(s.out / "best.safetensors", model, {"step": str(step), **{
+                        k: str(v) for k, v in scores.items()}})
             if rank == 0 and step % s.checkpoint_every == 0:
                 _save_checkpoint(ckpt_path, model, opt, step, elapsed_before + time.time() - start, sampler)
     if rank == 0:
@@ -150,6 +171,14 @@ def _ddp_setup() -> tuple[int, int]:
     return rank, world
 
 
+def _best_score(log_path: Path) -> float:
+    """The best validation score a run has logged so far (so a resumed run keeps its best model)."""
+    if not log_path.is_file():
+        return -math.inf
+    rows = [json.loads(line) for line in log_path.read_text().splitlines() if '"valid_score"' in line]
+    return max((r["valid_score"] for r in rows), default=-math.inf)
+
+
 def _save_checkpoint(path: Path, model: SIAM, opt: torch.optim.Optimizer, step: int, elapsed: float,
                      sampler: SegmentSampler) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -177,25 +206,37 @@ def _load_checkpoint(path: Path, model: SIAM, opt: torch.optim.Optimizer) -> Non
 
 
 def plot_losses(log_path: Path, png: Path) -> None:
-    """Draw the loss curves of a JSONL log to a PNG."""
+    """Draw the loss curves of a JSONL log to a PNG, with the validation scores beside them when logged."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    if not rows:
+    losses_rows = [r for r in rows if "total" in r]
+    valid_rows = [r for r in rows if "valid_score" in r]
+    if not losses_rows:
         return
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    steps = np.array([r["step"] for r in rows])
+    fig, axes = plt.subplots(1, 2 if valid_rows else 1, figsize=(12 if valid_rows else 8, 4.5), squeeze=False)
+    ax = axes[0, 0]
+    steps = np.array([r["step"] for r in losses_rows])
     for key in ("total", "spectral", "onset", "pitch", "hold"):
-        if any(key in r for r in rows):  # runs before the hold term have no hold column
-            ax.plot(steps, [r.get(key, np.nan) for r in rows], label=key, lw=1)
+        if any(key in r for r in losses_rows):  # runs before the hold term have no hold column
+            ax.plot(steps, [r.get(key, np.nan) for r in losses_rows], label=key, lw=1)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.legend()
     ax.grid(alpha=0.3)
+    if valid_rows:
+        ax = axes[0, 1]
+        vsteps = [r["step"] for r in valid_rows]
+        for key in ("valid_chroma", "valid_timing", "valid_score"):
+            ax.plot(vsteps, [r[key] for r in valid_rows], marker="o", ms=3, label=key.removeprefix("valid_"))
+        ax.set_xlabel("step")
+        ax.set_ylabel("validation (median over works)")
+        ax.legend()
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)

@@ -75,15 +75,28 @@ def onset_near(audio: np.ndarray, t: float, rate: int = RATE) -> float:
 
 
 def test_onsets_within_5_ms_across_a_tempo_change(cli, tmp_path: Path) -> None:
-    """Notes on beats 1-8, 120 bpm then 80 bpm from beat 5: each onset within 5 ms of its MIDI time."""
-    notes = [(b + 1, 0.25, p) for b, p in enumerate((60, 64, 67, 72, 62, 65, 69, 74))]
+    """Notes on beats 1-8, 120 bpm then 80 bpm from beat 5: each onset within 5 ms of its MIDI time.
+
+    Measured on a dry render against each note's own attack (its vector decoded alone, where the same detector
+    finds its onset), so that the figure is the engine's placement, not how slowly the model's attack rises."""
+    pitches = (60, 64, 67, 72, 62, 65, 69, 74)
+    notes = [(b + 1, 0.25, p) for b, p in enumerate(pitches)]
     mid = write_midi(tmp_path / "tempo.mid", notes, tempo_changes=[(5, 750000)])
-    render(cli, str(mid), "-o", str(tmp_path / "tempo.wav"), "--bit-depth", "32f")
+    render(cli, str(mid), "-o", str(tmp_path / "tempo.wav"), "--bit-depth", "32f", "--no-room")
     audio, rate = sf.read(tmp_path / "tempo.wav", dtype="float32")
     mono = audio.mean(axis=1)
+    model = OnnxModel(threads=1)
+    note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)
+    preset = load_bank(model_id=model.model_id).default_preset
+    offset = 0 if preset.note_offset is None else preset.note_offset
+    decoded = model.decode(np.stack([note_map.vector(p, 96) + offset for p in pitches]).astype(np.float32),
+                           preset.context)
+    pad = int(0.1 * model.sample_rate)
+    attack = [onset_near(np.concatenate([np.zeros(pad, np.float32), y]), 0.1, model.sample_rate) - 0.1
+              for y in decoded]
     expected = [0.5 * b for b in range(1, 5)] + [2.5 + 0.75 * (b - 5) for b in range(5, 9)]
-    errors_ms = [1e3 * (onset_near(mono, t) - t) for t in expected]
-    assert max(abs(e) for e in errors_ms) < 5.0, errors_ms
+    errors_ms = [1e3 * (onset_near(mono, t) - t - a) for t, a in zip(expected, attack, strict=True)]
+    assert max(abs(e) for e in errors_ms) < 5.0, (errors_ms, [1e3 * a for a in attack])
 
 
 def test_pitch_of_each_note(cli, tmp_path: Path) -> None:
@@ -93,13 +106,15 @@ def test_pitch_of_each_note(cli, tmp_path: Path) -> None:
     vector decoded directly (strict). And each note of the full render (room on) must be within 25 cents of
     its MIDI pitch wherever the model alone plays it in tune; where the model itself is out of tune (a barely
     trained model), that part is an expected failure carrying the figures, never a silent pass."""
-    notes = [(2 * i, 1.0, p) for i, p in enumerate(PITCHES)]  # one note a second, half a second long
+    # one note every 2 s, half a second long: far enough apart that the room's tail of one note is not measured
+    # with the next (two notes a fourth or fifth apart share a subharmonic, which Praat can take for the pitch)
+    notes = [(4 * i, 1.0, p) for i, p in enumerate(PITCHES)]
     mid = write_midi(tmp_path / "pitch.mid", notes)
     measured = {}
     for name, extra in (("room", []), ("dry", ["--no-room"])):
         render(cli, str(mid), "-o", str(tmp_path / f"{name}.wav"), "--bit-depth", "32f", *extra)
         audio, rate = sf.read(tmp_path / f"{name}.wav", dtype="float32")
-        measured[name] = {p: pitch_hz(audio.mean(axis=1), rate, i + 0.02, 0.3) for i, p in enumerate(PITCHES)}
+        measured[name] = {p: pitch_hz(audio.mean(axis=1), rate, 2 * i + 0.02, 0.3) for i, p in enumerate(PITCHES)}
 
     model = OnnxModel(threads=1)
     note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)

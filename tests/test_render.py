@@ -61,6 +61,16 @@ def cents(f: float, pitch: int) -> float:
     return 1200 * math.log2(f / (440 * 2 ** ((pitch - 69) / 12))) if f == f else float("nan")
 
 
+def decode_notes(pitches: tuple[int, ...], velocity: int = 96) -> tuple[np.ndarray, int]:
+    """Each pitch's note-map vector in the default preset, decoded alone by the bundled model (dry)."""
+    model = OnnxModel(threads=1)
+    note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)
+    preset = load_bank(model_id=model.model_id).default_preset
+    offset = 0 if preset.note_offset is None else preset.note_offset
+    vectors = np.stack([note_map.vector(p, velocity) + offset for p in pitches]).astype(np.float32)
+    return model.decode(vectors, preset.context), model.sample_rate
+
+
 def onset_near(audio: np.ndarray, t: float, rate: int = RATE) -> float:
     """The onset near t (from 20 ms before to 50 ms after): the first place where the 2 ms energy envelope of
     the differentiated signal (attacks are broadband; the ringing of earlier notes is not) rises by 30% of its
@@ -85,15 +95,8 @@ def test_onsets_within_5_ms_across_a_tempo_change(cli, tmp_path: Path) -> None:
     render(cli, str(mid), "-o", str(tmp_path / "tempo.wav"), "--bit-depth", "32f", "--no-room")
     audio, rate = sf.read(tmp_path / "tempo.wav", dtype="float32")
     mono = audio.mean(axis=1)
-    model = OnnxModel(threads=1)
-    note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)
-    preset = load_bank(model_id=model.model_id).default_preset
-    offset = 0 if preset.note_offset is None else preset.note_offset
-    decoded = model.decode(np.stack([note_map.vector(p, 96) + offset for p in pitches]).astype(np.float32),
-                           preset.context)
-    pad = int(0.1 * model.sample_rate)
-    attack = [onset_near(np.concatenate([np.zeros(pad, np.float32), y]), 0.1, model.sample_rate) - 0.1
-              for y in decoded]
+    decoded, sr = decode_notes(pitches)
+    attack = [onset_near(np.concatenate([np.zeros(sr // 10, np.float32), y]), 0.1, sr) - 0.1 for y in decoded]
     expected = [0.5 * b for b in range(1, 5)] + [2.5 + 0.75 * (b - 5) for b in range(5, 9)]
     errors_ms = [1e3 * (onset_near(mono, t) - t - a) for t, a in zip(expected, attack, strict=True)]
     assert max(abs(e) for e in errors_ms) < 5.0, (errors_ms, [1e3 * a for a in attack])
@@ -116,13 +119,8 @@ def test_pitch_of_each_note(cli, tmp_path: Path) -> None:
         audio, rate = sf.read(tmp_path / f"{name}.wav", dtype="float32")
         measured[name] = {p: pitch_hz(audio.mean(axis=1), rate, 2 * i + 0.02, 0.3) for i, p in enumerate(PITCHES)}
 
-    model = OnnxModel(threads=1)
-    note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)
-    preset = load_bank(model_id=model.model_id).default_preset
-    offset = 0 if preset.note_offset is None else preset.note_offset
-    vectors = np.stack([note_map.vector(p, 96) + offset for p in PITCHES]).astype(np.float32)
-    decoded = model.decode(vectors, preset.context)
-    direct = {p: pitch_hz(y, model.sample_rate, 0.02, 0.3) for p, y in zip(PITCHES, decoded, strict=True)}
+    decoded, sr = decode_notes(PITCHES)
+    direct = {p: pitch_hz(y, sr, 0.02, 0.3) for p, y in zip(PITCHES, decoded, strict=True)}
     figures = {p: {k: _round(cents(v[p], p)) for k, v in (("render", measured["room"]), ("dry", measured["dry"]),
                                                            ("model", direct))} for p in PITCHES}
     for p in PITCHES:

@@ -18,7 +18,7 @@ class Validator:
     """Scores a codec on the opening ``seconds`` of each validation recording."""
 
     recordings: list[Recording]
-    seconds: float = 20.0
+    seconds: float = 30.0
 
     def score(self, codec: Codec) -> dict[str, float]:
         """Median chroma cosine and timing correlation over the recordings, and their mean as one score."""

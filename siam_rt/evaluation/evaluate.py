@@ -12,24 +12,24 @@ from siam_rt.data.musicnet import Recording
 from siam_rt.evaluation import metrics
 
 SYSTEMS = ("siam", "noise", "shift2")
-FIGURES = ("chroma", "timing", "onset_f1", "lsd_db", "events_per_s")
+FIGURES = ("chroma", "timing", "onset_f1", "event_f1", "lsd_db", "events_per_s")
 
 
-def reconstruct(codec: Codec, audio: np.ndarray) -> tuple[np.ndarray, int]:
-    """Analyse and resynthesise a whole recording; returns the audio and the number of events."""
+def reconstruct(codec: Codec, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Analyse and resynthesise a whole recording; returns the audio and the event times (seconds)."""
     enc = encode_audio(codec, audio)
-    if not enc.events:
-        return np.zeros_like(audio), 0
     times = np.array([e.time for e in enc.events])
+    if not enc.events:
+        return np.zeros_like(audio), times
     amps = np.array([e.amplitude for e in enc.events], np.float32)
     vecs = np.stack([e.vector for e in enc.events])
-    return render_events(codec, times, amps, vecs, enc.context, len(audio)), len(enc.events)
+    return render_events(codec, times, amps, vecs, enc.context, len(audio)), times
 
 
 def evaluate_file(codec: Codec, rec: Recording, keep: dict | None = None) -> dict[str, dict[str, float]]:
     """The figures of one recording for SIAM and the two baselines (``keep`` receives the reconstruction)."""
     sr, ref = rec.sample_rate, rec.audio
-    recon, n_events = reconstruct(codec, ref)
+    recon, event_times = reconstruct(codec, ref)
     if keep is not None:
         keep[rec.name] = recon
     outputs = {"siam": recon, "noise": metrics.noise_baseline(ref, sr), "shift2": metrics.shifted_baseline(ref, sr)}
@@ -41,8 +41,9 @@ def evaluate_file(codec: Codec, rec: Recording, keep: dict | None = None) -> dic
             "chroma": metrics.chroma_cosine(ref, est, sr),
             "timing": metrics.timing_correlation(ref, est, sr),
             "onset_f1": metrics.onset_f1(onsets, est, sr) if len(onsets) else float("nan"),
+            "event_f1": metrics.event_f1(onsets, event_times) if len(onsets) and name == "siam" else float("nan"),
             "lsd_db": metrics.log_spectral_distance(ref, est),
-            "events_per_s": n_events / dur if name == "siam" else float("nan"),
+            "events_per_s": len(event_times) / dur if name == "siam" else float("nan"),
         }
     return result
 

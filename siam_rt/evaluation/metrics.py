@@ -52,6 +52,18 @@ def onset_f1(label_onsets_s: np.ndarray, est: np.ndarray, sr: int) -> float:
     return float(mir_eval.onset.f_measure(ref, np.asarray(found), window=0.05)[0])
 
 
+def event_f1(label_onsets_s: np.ndarray, event_times_s: np.ndarray) -> float:
+    """F-measure (50 ms window) of the encoder's event times against labelled note onsets: where the model puts
+    its events, before any synthesis (onset_f1 judges the reconstruction's audible attacks)."""
+    import mir_eval
+
+    ref = np.unique(np.round(np.asarray(label_onsets_s, dtype=float), 2))
+    est = np.unique(np.asarray(event_times_s, dtype=float))
+    if not len(ref) or not len(est):
+        return 0.0
+    return float(mir_eval.onset.f_measure(ref, est, window=0.05)[0])
+
+
 def log_spectral_distance(ref: np.ndarray, est: np.ndarray, n_ffts: tuple[int, ...] = (512, 1024, 2048)) -> float:
     """Multi-resolution log-spectral distance in dB (RMS over bins and frames, mean over resolutions)."""
     import librosa

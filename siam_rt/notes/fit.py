@@ -72,7 +72,7 @@ def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps:
     context = mean_context(model, [r.audio for r in recordings])
     if timbres:
         context = torch.stack([context, *(mean_context(model, [a], per_file=8) for a in timbres)])
-    refined = order_brightness(model, refined, context, steps=200, margin=0.08)
+    refined = order_brightness(model, refined, context)
     return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
 
 
@@ -95,8 +95,8 @@ def _log_centroid(audio: torch.Tensor, sample_rate: int, n: int = 8192) -> torch
     return torch.log2((spec * freqs).sum(1) / (spec.sum(1) + 1e-9) + 1.0)
 
 
-def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 60,
-                     margin: float = 0.05, seed: int = 0) -> np.ndarray:
+def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 200,
+                     margin: float = 0.08, seed: int = 0) -> np.ndarray:
     """Nudge the layers of each pitch so that a higher velocity layer is brighter (spectral centroid at least
     ``margin`` octaves above the layer below), in a neutral context (or, for contexts [N, C], in two of them drawn
     each step), keeping each vector's pitch and staying close to the encoded vectors. Velocity then sets

@@ -87,12 +87,11 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
         _load_checkpoint(ckpt_path, model, opt)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else None
 
-    heldout = set(w.replace("/", "_") for w in work_list("heldout.txt"))
-    valid_works = set(s.valid_works if s.valid_works is not None else
-                      (w.replace("/", "_") for w in work_list("validation.txt")))
-    recs = [r for r in load_split(s.data, "train", cfg.sample_rate) if r.name.split("__")[0] not in heldout]
-    validator = Validator([r for r in recs if r.name.split("__")[0] in valid_works], s.valid_seconds)
-    recs = [r for r in recs if r.name.split("__")[0] not in valid_works]
+    heldout = _slugs("heldout.txt")
+    valid_works = set(s.valid_works) if s.valid_works is not None else _slugs("validation.txt")
+    recs = [r for r in load_split(s.data, "train", cfg.sample_rate) if _work(r.name) not in heldout]
+    validator = Validator([r for r in recs if _work(r.name) in valid_works], s.valid_seconds)
+    recs = [r for r in recs if _work(r.name) not in valid_works]
     sampler = SegmentSampler(recs, cfg, seed=s.seed * 1000 + rank)
     if sampler_state is not None:
         sampler.rng.bit_generator.state = sampler_state[rank % len(sampler_state)] \
@@ -169,6 +168,15 @@ def _ddp_setup() -> tuple[int, int]:
         torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
+
+
+def _slugs(list_name: str) -> set[str]:
+    """The works of a shipped list, spelled as the corpus's file names begin."""
+    return {w.replace("/", "_") for w in work_list(list_name)}
+
+
+def _work(recording_name: str) -> str:
+    return recording_name.split("__")[0]
 
 
 def _best_score(log_path: Path) -> float:

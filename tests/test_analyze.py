@@ -16,7 +16,7 @@ from audio_helpers import plucks, write
 from siam_rt.analysis.analyze import FileAnalysis, analyze_file
 from siam_rt.analysis.encoding_file import from_json, load_encoding, save_encoding, to_json
 from siam_rt.analysis.render import RoomStream, Score, render_blocks
-from siam_rt.analysis.timeline import apply_room, encode_audio, iter_segments, render_events, stream_segments
+from siam_rt.analysis.timeline import apply_room, encode_audio, iter_segments, stream_segments
 from siam_rt.errors import SiamError
 from siam_rt.runtime.onnx_model import OnnxModel
 
@@ -72,6 +72,25 @@ def test_seams_neither_double_nor_drop_known_onsets() -> None:
     times = np.array([e.time * codec.sample_rate for e in enc.events]).round().astype(int)
     assert list(times) == list(onsets)
     assert len(enc.contexts) == len(list(iter_segments(audio, codec.segment)))
+
+
+def test_each_segment_is_encoded_at_its_own_level() -> None:
+    """A quiet passage reaches the encoder at full scale, as training segments do, and its events come back at
+    the file's level; a segment far below the file's peak is boosted by at most MAX_SEGMENT_GAIN, and one below
+    QUIET_SEGMENT gets no events."""
+    from siam_rt.analysis.timeline import MAX_SEGMENT_GAIN, QUIET_SEGMENT
+
+    codec = ClickCodec()  # reports clicks above 0.5 of what it is given
+    audio = np.zeros(6000, np.float32)
+    audio[100:900:100] = 0.9
+    audio[2100:2900:100] = 0.009  # -40 dB: boosted to full scale
+    capped = 0.9 * 0.3 / MAX_SEGMENT_GAIN  # boosted to 0.3 of full scale: no click above 0.5
+    audio[3700:4300:100] = capped
+    audio[5000:5600:100] = 0.9 * QUIET_SEGMENT / 2
+    enc = encode_audio(codec, audio)
+    got = {round(e.time * codec.sample_rate): e.amplitude for e in enc.events}
+    assert sorted(got) == list(range(100, 900, 100)) + list(range(2100, 2900, 100))
+    assert all(abs(got[t] - (0.9 if t < 1000 else 0.009)) < 1e-6 for t in got)
 
 
 def _write_plucks(path: Path, seconds: float, rate: int, channels: int = 1) -> tuple[Path, np.ndarray]:
@@ -182,15 +201,26 @@ def test_room_stream_equals_one_convolution() -> None:
     assert np.allclose(got, apply_room(dry, ir, 0.4), atol=1e-4)
 
 
+def _whole_render(codec: OnnxModel, times: np.ndarray, amplitudes: np.ndarray, vectors: np.ndarray,
+                  context: np.ndarray, length: int) -> np.ndarray:
+    """The plain reference: every event decoded and added in, then the room over the whole signal."""
+    out = np.zeros(length + codec.event_len, np.float32)
+    audio = codec.decode(vectors, context)
+    for t, a, ev in zip(times, amplitudes, audio, strict=True):
+        start = int(round(t * codec.sample_rate))
+        out[start: start + codec.event_len] += a * ev
+    return apply_room(out[:length], *codec.room(context))
+
+
 def test_streamed_render_equals_whole_render(model: OnnxModel) -> None:
-    """render_blocks (blocks, batches grouped by context) equals render_events in one context."""
+    """render_blocks (blocks, batches grouped by context) equals a whole-signal render in one context."""
     rng = np.random.default_rng(2)
     e, length = 40, 5 * model.sample_rate
     times = np.sort(rng.uniform(0, 5, e))
     amps = rng.uniform(0.1, 1, e).astype(np.float32)
     vecs = rng.standard_normal((e, model.event_dim)).astype(np.float32)
     ctx = rng.standard_normal(model.context_dim).astype(np.float32)
-    ref = render_events(model, times, amps, vecs, ctx, length)
+    ref = _whole_render(model, times, amps, vecs, ctx, length)
     score = Score(times, amps, vecs, np.zeros(e, np.int64), ctx[None], ctx, length)
     got = np.concatenate(list(render_blocks(model, score, block=20000, batch=7)))
     assert got.shape == ref.shape

@@ -42,3 +42,24 @@ def test_identical_audio_scores_perfectly_and_a_shift_does_not() -> None:
     assert metrics.timing_correlation(ref, late, SR) < 0.5
     assert metrics.onset_f1(np.array([0.2, 1.0, 1.8, 2.6]), ref, SR) == 1.0
     assert metrics.onset_f1(np.array([0.2, 1.0, 1.8, 2.6]), late, SR) == 0.0
+
+
+def test_evaluate_reports_every_system_and_the_originals_own_onset_f1() -> None:
+    """A labelled recording through the shipped model: the three systems' figures per file and in the summary,
+    and the onset detector's score on the original itself, the ceiling of the reconstruction's onset F1."""
+    from siam_rt.data.labels import Note
+    from siam_rt.data.musicnet import Recording
+    from siam_rt.evaluation.evaluate import SYSTEMS, evaluate
+    from siam_rt.runtime.onnx_model import OnnxModel
+
+    onsets = [0.2, 1.0, 1.8, 2.6]
+    notes = [Note(round(t * 44100), round((t + 0.7) * 44100), 1, p, 0.0, 1.0, "Quarter")
+             for t, p in zip(onsets, [60, 64, 67, 72], strict=True)]
+    rec = Recording("tones", tones([60, 64, 67, 72], onsets), SR, notes)
+    result = evaluate(OnnxModel(threads=1), [rec])
+    figs = result["files"]["tones"]
+    assert set(SYSTEMS) <= set(figs)
+    assert figs["original"]["onset_f1"] == metrics.onset_f1(np.array(onsets), rec.audio, SR) == 1.0
+    assert result["summary"]["original"]["onset_f1"]["median"] == 1.0
+    assert 0 < figs["siam"]["events_per_s"] and 0 <= figs["siam"]["chroma"] <= 1
+    assert result["summary"]["siam"]["chroma"]["median"] == pytest.approx(figs["siam"]["chroma"])

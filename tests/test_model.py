@@ -115,6 +115,23 @@ def test_encoder_shapes_and_silence_has_no_events(model: SIAM) -> None:
     assert float(enc["amplitudes"].abs().sum()) == 0.0
 
 
+def test_switch_takes_one_frame_per_attack_above_its_threshold() -> None:
+    """An attack spread over neighbouring frames is one event, at its peak; a peak below the threshold is none."""
+    from siam_rt.model.encoder import SWITCH_THRESHOLD, select_events
+
+    logits = torch.full((1, 40), -9.0)
+    logits[0, 5:8] = torch.tensor([1.0, 3.0, 2.0])  # one attack over three frames: its peak is frame 6
+    logits[0, 20] = SWITCH_THRESHOLD + 0.5  # soft, but above the threshold
+    logits[0, 30] = SWITCH_THRESHOLD - 0.5  # below it
+    level = torch.ones(1, 40)
+    level[0, 7] = 0.0  # silent frames never hold an event, however loud the switch
+    frames, mask = select_events(logits, level, k=4)
+    assert sorted(int(f) for f, m in zip(frames[0], mask[0], strict=True) if m > 0) == [6, 20]
+    logits[0, 6] = -9.0  # without its peak, the attack's shoulder (frame 5) is a peak of its own
+    frames, mask = select_events(logits, level, k=4)
+    assert sorted(int(f) for f, m in zip(frames[0], mask[0], strict=True) if m > 0) == [5, 20]
+
+
 def test_placement_and_amplitude_scaling(model: SIAM) -> None:
     events = torch.zeros(2, SMALL.event_len)
     events[:, 0] = 1.0

@@ -19,7 +19,7 @@ from test_data import make_fixture  # noqa: E402
 from siam_rt.errors import SiamError  # noqa: E402
 from siam_rt.model.checkpoint import read_metadata  # noqa: E402
 from siam_rt.model.config import ModelConfig  # noqa: E402
-from siam_rt.train.loop import TrainSettings, train  # noqa: E402
+from siam_rt.train.loop import TrainSettings, learning_rate, train  # noqa: E402
 
 SMALL = ModelConfig(channels=16, hidden=16, dilations=(1, 2), rooms=2)
 
@@ -43,6 +43,15 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
     assert (tmp_path / "b" / "loss.png").stat().st_size > 1000
     first = load_file(str(tmp_path / "a" / "checkpoint.safetensors"))
     assert any(k.startswith("optim.") for k in first)  # the optimiser state resumes too
+
+
+def test_learning_rate_holds_then_falls_along_a_half_cosine() -> None:
+    s = TrainSettings(data=Path("."), out=Path("."), steps=1000, lr=1e-3, decay_from=600)
+    rates = [learning_rate(s, step) for step in range(1001)]
+    assert rates[0] == rates[600] == 1e-3
+    assert abs(rates[800] - 5e-4) < 1e-9 and rates[1000] < 1e-12
+    assert (np.diff(rates) <= 0).all()
+    assert learning_rate(TrainSettings(data=Path("."), out=Path("."), steps=10), 9) == 5e-4  # constant by default
 
 
 def test_validation_keeps_best_model(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from siam_rt.io.audiostream import AudioInfo, open_info, read_blocks, scan
 
 
 class FileAnalysis:
-    """Two passes over one file: ``scan`` finds its peak and length (the whole file is normalised by one peak,
-    like the training examples); ``encode`` streams it through the encoder segment by segment."""
+    """Two passes over one file: ``scan`` finds its peak and length (the file's peak decides silence and bounds
+    each segment's gain); ``encode`` streams it through the encoder segment by segment."""
 
     def __init__(self, codec: Codec, path: str | Path, start: float = 0.0, seconds: float | None = None) -> None:
         if start < 0 or (seconds is not None and seconds <= 0):

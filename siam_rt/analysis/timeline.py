@@ -41,6 +41,8 @@ class Encoding:
 SILENT_PEAK = 5e-4
 #: A segment whose peak is this far below the file's peak (-60 dB) gets no events.
 QUIET_SEGMENT = 1e-3
+#: The most a segment is boosted over the file's peak before encoding (40 dB).
+MAX_SEGMENT_GAIN = 100.0
 
 
 @dataclass
@@ -86,22 +88,25 @@ def stream_segments(blocks: Iterable[np.ndarray], segment: int) -> Iterator[Segm
 
 def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batch: int = 8,
                     progress: Callable[[int], object] | None = None) -> tuple[np.ndarray, list[Event], int]:
-    """Encode segments (as read: ``peak`` is the file's peak, by which each is normalised) into per-segment
-    contexts, merged events and the audio length. Segments overlap by half; each keeps only the events in
-    its middle half (the first from its start, the last to its end), so seams neither double events nor
-    invent onsets."""
+    """Encode segments (as read; ``peak`` is the file's peak) into per-segment contexts, merged events and the
+    audio length. Each segment is normalised by its own peak, as the training examples are (a quiet passage
+    scaled by the file's peak looks to the encoder like nothing it was trained on), but boosted by at most
+    ``MAX_SEGMENT_GAIN`` over the file's peak, so a fading tail does not become loud noise. Event amplitudes are
+    scaled back to the file's level. Segments overlap by half; each keeps only the events in its middle half
+    (the first from its start, the last to its end), so seams neither double events nor invent onsets."""
     silent = peak < SILENT_PEAK
-    scale = 0.0 if silent else 1.0 / peak
     contexts: list[np.ndarray] = []
     events: list[Event] = []
     length = 0
     pending: list[Segment] = []
 
     def flush() -> None:
-        out = codec.encode(np.stack([s.audio * np.float32(scale) for s in pending]))
+        peaks = [np.abs(sg.audio).max(initial=0.0) for sg in pending]
+        gains = [0.0 if silent else 1.0 / max(p, peak / MAX_SEGMENT_GAIN) for p in peaks]
+        out = codec.encode(np.stack([sg.audio * np.float32(g) for sg, g in zip(pending, gains, strict=True)]))
         for j, sg in enumerate(pending):
             contexts.append(out["context"][j])
-            if silent or np.abs(sg.audio).max(initial=0.0) * scale < QUIET_SEGMENT:
+            if silent or peaks[j] < QUIET_SEGMENT * peak:
                 continue
             seg, hop = codec.segment, codec.hop
             lo = 0 if sg.index == 0 else seg // 4
@@ -110,7 +115,7 @@ def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batc
             for m, f, a, v in slots:
                 t = int(f) * hop
                 if m > 0 and a > 1e-3 and lo <= t < hi and t < sg.valid:
-                    events.append(Event((sg.start + t) / codec.sample_rate, sg.index, int(f), float(a) * peak,
+                    events.append(Event((sg.start + t) / codec.sample_rate, sg.index, int(f), float(a) / gains[j],
                                         np.asarray(v, np.float32)))
         if progress is not None:
             progress(len(pending))
@@ -128,26 +133,10 @@ def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batc
 
 
 def encode_audio(codec: Codec, audio: np.ndarray, batch: int = 8, progress=None) -> Encoding:
-    """Encode mono audio at the codec's rate (see ``encode_segments``). The whole file is normalised by one
-    peak, like the training examples."""
+    """Encode mono audio at the codec's rate (see ``encode_segments``)."""
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
     contexts, events, n = encode_segments(codec, stream_segments([audio], codec.segment), peak, batch, progress)
     return Encoding(codec.sample_rate, n / codec.sample_rate, contexts, events)
-
-
-def render_events(codec: Codec, times: np.ndarray, amplitudes: np.ndarray, vectors: np.ndarray,
-                  context: np.ndarray, length: int, room: bool = True, batch: int = 64) -> np.ndarray:
-    """Decode events in one context and place them at their times (seconds); the room goes on the bus once."""
-    out = np.zeros(length + codec.event_len, np.float32)
-    for i in range(0, len(times), batch):
-        audio = codec.decode(vectors[i: i + batch].astype(np.float32), context.astype(np.float32))
-        for t, a, ev in zip(times[i: i + batch], amplitudes[i: i + batch], audio, strict=True):
-            start = int(round(t * codec.sample_rate))
-            out[start: start + codec.event_len] += a * ev
-    out = out[:length]
-    if room:
-        out = apply_room(out, *codec.room(context.astype(np.float32)))
-    return out
 
 
 def apply_room(dry: np.ndarray, ir: np.ndarray, wet: float) -> np.ndarray:

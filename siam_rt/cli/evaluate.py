@@ -114,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
             cells.append("-" if v["median"] is None else f"{v['median']:.3f} ({v['p10']:.3f})")
         summary.add_row(fig, *cells)
     console.print(summary)
+    if "original" in result["summary"]:
+        v = result["summary"]["original"]["onset_f1"]
+        console.print(f"onset_f1 of the originals themselves (what a perfect reconstruction scores): "
+                      f"{v['median']:.3f} ({v['p10']:.3f})")
     args.out.write_text(json.dumps(result, indent=1))
     console.print(f"wrote {args.out}")
     return 0

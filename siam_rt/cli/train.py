@@ -19,6 +19,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--steps", type=int, default=20000, help="total optimiser steps (default 20000)")
     p.add_argument("--batch", type=int, default=8, help="segments per step (default 8)")
     p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default 5e-4)")
+    p.add_argument("--decay-from", type=int, default=None, metavar="STEP",
+                   help="hold --lr until STEP, then lower it along a half cosine to 0 at --steps (default: constant)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from siam_rt.train.loop import TrainSettings, train
 
     path = train(TrainSettings(data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+                               decay_from=args.decay_from,
                                seed=args.seed, minutes=args.minutes, threads=args.threads,
                                checkpoint_every=args.checkpoint_every, valid_every=args.valid_every))
     print(f"model weights: {path}")

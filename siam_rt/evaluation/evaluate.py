@@ -7,7 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 from siam_rt.analysis.codec import Codec
-from siam_rt.analysis.timeline import encode_audio, render_events
+from siam_rt.analysis.render import render_blocks
+from siam_rt.analysis.timeline import encode_audio
+from siam_rt.analysis.variants import reconstruction
 from siam_rt.data.musicnet import Recording
 from siam_rt.evaluation import metrics
 
@@ -16,14 +18,13 @@ FIGURES = ("chroma", "timing", "onset_f1", "event_f1", "lsd_db", "events_per_s")
 
 
 def reconstruct(codec: Codec, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Analyse and resynthesise a whole recording; returns the audio and the event times (seconds)."""
+    """Analyse and resynthesise a whole recording as `siam-rt resynth` does (each event in its own segment's
+    context); returns the audio and the event times (seconds)."""
     enc = encode_audio(codec, audio)
-    times = np.array([e.time for e in enc.events])
-    if not enc.events:
-        return np.zeros_like(audio), times
-    amps = np.array([e.amplitude for e in enc.events], np.float32)
-    vecs = np.stack([e.vector for e in enc.events])
-    return render_events(codec, times, amps, vecs, enc.context, len(audio)), times
+    score = reconstruction(enc, codec.sample_rate)
+    score.length = len(audio)
+    out = np.concatenate([np.zeros(0, np.float32), *render_blocks(codec, score)])
+    return out, score.times
 
 
 def evaluate_file(codec: Codec, rec: Recording, keep: dict | None = None) -> dict[str, dict[str, float]]:
@@ -45,6 +46,8 @@ def evaluate_file(codec: Codec, rec: Recording, keep: dict | None = None) -> dic
             "lsd_db": metrics.log_spectral_distance(ref, est),
             "events_per_s": len(event_times) / dur if name == "siam" else float("nan"),
         }
+    if len(onsets):  # the onset detector on the original itself: the score a perfect reconstruction would get
+        result["original"] = {"onset_f1": metrics.onset_f1(onsets, ref, sr)}
     return result
 
 
@@ -64,4 +67,8 @@ def evaluate(codec: Codec, recordings: list[Recording], progress: Callable[[str]
             vals = vals[np.isfinite(vals)]
             summary[system][fig] = {"median": float(np.median(vals)) if len(vals) else None,
                                     "p10": float(np.percentile(vals, 10)) if len(vals) else None}
+    originals = [files[f]["original"]["onset_f1"] for f in files if "original" in files[f]]
+    if originals:
+        summary["original"] = {"onset_f1": {"median": float(np.median(originals)),
+                                            "p10": float(np.percentile(originals, 10))}}
     return {"files": files, "summary": summary}

@@ -36,6 +36,7 @@ class TrainSettings:
     steps: int = 20000
     batch: int = 8
     lr: float = 5e-4
+    decay_from: int | None = None  # hold lr until this step, then a half cosine down to 0 at ``steps``
     seed: int = 0
     minutes: float | None = None  # stop (with a checkpoint) after this much wall time in this invocation
     checkpoint_every: int = 200
@@ -60,6 +61,15 @@ def losses(model: SIAM, batch: Batch, device: torch.device) -> dict[str, torch.T
         parts["hold"] = hold_loss(out["hold_logits"], t["hold_target"][out["batch_index"], out["slot"]])
     parts["total"] = sum(WEIGHTS[k] * v for k, v in parts.items())
     return parts
+
+
+def learning_rate(s: TrainSettings, step: int) -> float:
+    """The rate of the step after ``step``: constant, or on a half cosine from ``decay_from`` to ``steps``, where
+    it ends near 0 (the weights settle instead of swinging between checkpoints)."""
+    if s.decay_from is None or step < s.decay_from:
+        return s.lr
+    span = max(s.steps - s.decay_from, 1)
+    return s.lr * 0.5 * (1 + math.cos(math.pi * min(step - s.decay_from, span) / span))
 
 
 def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
@@ -109,6 +119,9 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
         while step < s.steps and time.time() < stop_at:
             t0 = time.time()
             batch = sampler.batch(s.batch)
+            lr = learning_rate(s, step)
+            for group in opt.param_groups:
+                group["lr"] = lr
             parts = losses(_DDPView(net) if world > 1 else model, batch, device)
             opt.zero_grad(set_to_none=True)
             parts["total"].backward()
@@ -121,7 +134,7 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
                 window.clear()
                 rec = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "step": step,
                        "elapsed_s": round(elapsed_before + time.time() - start, 1), "examples_per_s": round(eps, 2),
-                       "lr": s.lr,
+                       "lr": round(lr, 8),
                        **{k: round(float(v.detach()), 5) for k, v in parts.items()}}
                 log.write(json.dumps(rec) + "\n")
                 log.flush()

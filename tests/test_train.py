@@ -98,3 +98,36 @@ def test_ddp_under_torchrun(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     weights = load_file(str(tmp_path / "ddp" / "model.safetensors"))
     assert all(np.all(np.isfinite(w.numpy())) for w in weights.values())
+
+
+def test_loss_weights_are_set_by_name_and_unknown_terms_refused(tmp_path: Path) -> None:
+    import argparse
+
+    from siam_rt.cli import train as train_cli
+
+    parser = argparse.ArgumentParser()
+    train_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", "--data", "d", "--loss-weight", "pitch=0.5", "--loss-weight", "hold=1"])
+    assert dict(args.loss_weight) == {"pitch": 0.5, "hold": 1.0}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--data", "d", "--loss-weight", "pitch"])
+    with pytest.raises(SiamError, match="unknown loss terms: pich"):
+        train(TrainSettings(data=tmp_path, out=tmp_path / "run", loss_weights={"pich": 0.5}), cfg=SMALL)
+    assert not (tmp_path / "run").exists()  # refused before anything is written
+
+
+def test_total_loss_is_the_weighted_sum_of_its_terms(tmp_path: Path) -> None:
+    from siam_rt.data.musicnet import load_split
+    from siam_rt.model.siam import SIAM
+    from siam_rt.train.loop import WEIGHTS, losses
+    from siam_rt.train.segments import SegmentSampler
+
+    make_fixture(tmp_path / "data", seconds=2.0)
+    batch = SegmentSampler(load_split(tmp_path / "data", "train", SMALL.sample_rate), SMALL, seed=1).batch(2)
+    torch.manual_seed(0)
+    model = SIAM(SMALL)
+    only_pitch = {**{k: 0.0 for k in WEIGHTS}, "pitch": 2.0}
+    parts = losses(model, batch, torch.device("cpu"), only_pitch)
+    assert float(parts["pitch"]) > 0 and float(parts["total"]) == pytest.approx(2.0 * float(parts["pitch"]))
+    default = losses(model, batch, torch.device("cpu"))
+    assert float(default["total"]) == pytest.approx(sum(WEIGHTS[k] * float(default[k]) for k in WEIGHTS))

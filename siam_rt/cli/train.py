@@ -21,6 +21,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default 5e-4)")
     p.add_argument("--decay-from", type=int, default=None, metavar="STEP",
                    help="hold --lr until STEP, then lower it along a half cosine to 0 at --steps (default: constant)")
+    p.add_argument("--loss-weight", action="append", default=[], metavar="TERM=W", type=_weight,
+                   help="weight of one loss term (spectral, onset, pitch, spread, hold); repeatable")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -31,6 +33,14 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _weight(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not TERM=NUMBER (for example pitch=0.5)") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from siam_rt.cli.common import require_torch
 
@@ -38,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from siam_rt.train.loop import TrainSettings, train
 
     path = train(TrainSettings(data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
-                               decay_from=args.decay_from,
+                               decay_from=args.decay_from, loss_weights=dict(args.loss_weight) or None,
                                seed=args.seed, minutes=args.minutes, threads=args.threads,
                                checkpoint_every=args.checkpoint_every, valid_every=args.valid_every))
     print(f"model weights: {path}")

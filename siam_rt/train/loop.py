@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from siam_rt.data.corpus import work_list
 from siam_rt.data.musicnet import load_split
+from siam_rt.errors import SiamError
 from siam_rt.model.checkpoint import read_metadata, save_model
 from siam_rt.model.config import ModelConfig
 from siam_rt.model.loss import hold_loss, onset_loss, pitch_loss, spectral_loss, spread_loss
@@ -45,10 +46,13 @@ class TrainSettings:
     valid_every: int = 500  # steps between validation scores (0: none); the best model is kept
     valid_seconds: float = 30.0
     valid_works: tuple[str, ...] | None = None  # recording name prefixes; default: the works of validation.txt
+    loss_weights: dict[str, float] | None = None  # overrides of WEIGHTS
 
 
-def losses(model: SIAM, batch: Batch, device: torch.device) -> dict[str, torch.Tensor]:
-    """All loss terms for one batch; the events sit on the labelled onset frames (teacher forcing)."""
+def losses(model: SIAM, batch: Batch, device: torch.device, weights: dict[str, float] = WEIGHTS
+           ) -> dict[str, torch.Tensor]:
+    """All loss terms for one batch and their weighted sum; the events sit on the labelled onset frames (teacher
+    forcing)."""
     t = {k: torch.from_numpy(v).to(device) for k, v in vars(batch).items()}
     out = model(t["audio"], t["frames"], t["mask"])
     parts = {
@@ -59,7 +63,7 @@ def losses(model: SIAM, batch: Batch, device: torch.device) -> dict[str, torch.T
     }
     if out["hold_logits"] is not None:
         parts["hold"] = hold_loss(out["hold_logits"], t["hold_target"][out["batch_index"], out["slot"]])
-    parts["total"] = sum(WEIGHTS[k] * v for k, v in parts.items())
+    parts["total"] = sum(weights[k] * v for k, v in parts.items())
     return parts
 
 
@@ -76,6 +80,10 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
     """Train (or resume) a model in ``s.out``; returns the path of the final model weights."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    unknown = set(s.loss_weights or {}) - set(WEIGHTS)
+    if unknown:
+        raise SiamError(f"unknown loss terms: {', '.join(sorted(unknown))} (known: {', '.join(WEIGHTS)})")
+    weights = {**WEIGHTS, **(s.loss_weights or {})}
     rank, world = _ddp_setup()
     device = torch.device("cuda", rank % max(torch.cuda.device_count(), 1)) if torch.cuda.is_available() \
         else torch.device("cpu")
@@ -122,7 +130,7 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
             lr = learning_rate(s, step)
             for group in opt.param_groups:
                 group["lr"] = lr
-            parts = losses(_DDPView(net) if world > 1 else model, batch, device)
+            parts = losses(_DDPView(net) if world > 1 else model, batch, device, weights)
             opt.zero_grad(set_to_none=True)
             parts["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -63,12 +63,17 @@ def evaluate(codec: Codec, recordings: list[Recording], progress: Callable[[str]
     for system in SYSTEMS:
         summary[system] = {}
         for fig in FIGURES:
-            vals = np.array([files[f][system][fig] for f in files], dtype=float)
-            vals = vals[np.isfinite(vals)]
-            summary[system][fig] = {"median": float(np.median(vals)) if len(vals) else None,
-                                    "p10": float(np.percentile(vals, 10)) if len(vals) else None}
+            summary[system][fig] = _spread([files[f][system][fig] for f in files])
     originals = [files[f]["original"]["onset_f1"] for f in files if "original" in files[f]]
     if originals:
-        summary["original"] = {"onset_f1": {"median": float(np.median(originals)),
-                                            "p10": float(np.percentile(originals, 10))}}
+        summary["original"] = {"onset_f1": _spread(originals)}
     return {"files": files, "summary": summary}
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    """Median and 10th percentile of the finite values (None when there are none)."""
+    vals = np.array(values, dtype=float)
+    vals = vals[np.isfinite(vals)]
+    if not len(vals):
+        return {"median": None, "p10": None}
+    return {"median": float(np.median(vals)), "p10": float(np.percentile(vals, 10))}

@@ -213,19 +213,25 @@ def note_onset(x: np.ndarray, around: int, rate: int, before_s: float = 0.03, af
     return a + int(np.flatnonzero(rise > 0.5 * rise.max())[0])
 
 
+def offline(presets: Path, rate: int, events: list[tuple[int, list[int]]], frames: int) -> np.ndarray:
+    """The first ``frames`` samples (mono) of MIDI ``events`` (sample, message) through the offline engine, with
+    the dry piano as the default preset."""
+    from siam_rt.engine import EngineConfig, load_engine
+
+    with load_engine(None, presets, EngineConfig(sample_rate=rate, block=256), realtime=False, preset=DRY) as engine:
+        for when, message in events:
+            engine.schedule(message, when)
+        audio = np.concatenate([engine.process(256) for _ in range(frames // 256 + 1)]).mean(axis=1)
+    return audio[:frames]
+
+
 def alone(presets: Path, rate: int, status: int, note: int, hold_s: float, program: int | None = None,
           seconds: float = 0.6) -> np.ndarray:
     """One note (after a program change, if given) through the offline engine, from its first sample."""
-    from siam_rt.engine import EngineConfig, load_engine
-
     start, n = rate // 10, int(seconds * rate)
-    with load_engine(None, presets, EngineConfig(sample_rate=rate, block=256), realtime=False, preset=DRY) as engine:
-        if program is not None:
-            engine.schedule([0xC0 | (status & 0x0F), program], start - rate // 100)
-        engine.schedule([status, note, 100], start)
-        engine.schedule([status & 0x0F | 0x80, note, 0], start + round(hold_s * rate))
-        audio = np.concatenate([engine.process(256) for _ in range((start + n) // 256 + 1)]).mean(axis=1)
-    return audio[start: start + n]
+    events = [] if program is None else [(start - rate // 100, [0xC0 | (status & 0x0F), program])]
+    events += [(start, [status, note, 100]), (start + round(hold_s * rate), [status & 0x0F | 0x80, note, 0])]
+    return offline(presets, rate, events, start + n)[start:]
 
 
 def fall_time(x: np.ndarray, start: int, rate: int, floor_db: float, limit_s: float) -> float:
@@ -349,20 +355,10 @@ def phrase_renders(presets: Path, rate: int, starts: list[int]) -> list[np.ndarr
     """The phrase (note i at sample ``starts[i]``) through the offline engine with the program change just before
     note k, for each k from 0 to len(PHRASE) (never): how each possible switching point sounds, held-over notes
     included."""
-    from siam_rt.engine import EngineConfig, load_engine
-
-    n = starts[-1] + rate
-    out = []
-    for k in range(len(PHRASE) + 1):
-        with load_engine(None, presets, EngineConfig(sample_rate=rate, block=256), realtime=False,
-                         preset=DRY) as engine:
-            for i, (start, note) in enumerate(zip(starts, PHRASE_NOTES, strict=True)):
-                if i == k:
-                    engine.schedule([0xC0, PC_PROGRAM], start - rate // 100)
-                engine.schedule([0x90, note, 100], start)
-                engine.schedule([0x80, note, 0], start + round(0.2 * rate))
-            out.append(np.concatenate([engine.process(256) for _ in range(n // 256 + 1)]).mean(1))
-    return out
+    notes = [e for start, note in zip(starts, PHRASE_NOTES, strict=True)
+             for e in ((start, [0x90, note, 100]), (start + round(0.2 * rate), [0x80, note, 0]))]
+    change = [[(start - rate // 100, [0xC0, PC_PROGRAM])] for start in starts] + [[]]
+    return [offline(presets, rate, notes + c, starts[-1] + rate) for c in change]
 
 
 def test_program_change_mid_phrase(session: Session) -> None:

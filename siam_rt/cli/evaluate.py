@@ -1,4 +1,5 @@
-"""`siam-rt eval model`: reconstruction figures of a model against two baselines."""
+"""`siam-rt eval model`, `eval notes` and `eval ceiling`: what a model reconstructs, how its presets play, and the
+ceiling its decoder sets."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from siam_rt.cli.common import add_group, add_model_option, add_out_option
+from siam_rt.cli.common import add_group, add_model_option, add_out_option, require_torch
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,6 +36,46 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
     add_out_option(p, "JSON results file (the PNG goes beside it)", default="eval_notes.json")
     p.set_defaults(func=run_notes)
+    p = group.add_parser("ceiling", help="chroma of a perfect transcription played by the decoder (needs torch)",
+                         description="For every labelled file of the test split: the chroma cosine of the model's "
+                         "reconstruction, and of the labelled notes played by its decoder (one event per onset with "
+                         "the labelled pitches and length, the timbre of the encoder's nearest event): what perfect "
+                         "pitch and hold heads would reach. Prints a table and writes JSON.")
+    p.add_argument("--checkpoint", type=Path, required=True, help="model or training checkpoint (safetensors)")
+    p.add_argument("--data", type=Path, required=True, help="a MusicNet-layout folder (its test split is used)")
+    add_out_option(p, "JSON results file", default="eval_ceiling.json")
+    p.set_defaults(func=run_ceiling)
+
+
+def run_ceiling(args: argparse.Namespace) -> int:
+    require_torch()
+    from rich.console import Console
+    from rich.table import Table
+
+    from siam_rt.errors import SiamError
+    from siam_rt.evaluation.ceiling import ceiling
+    from siam_rt.evaluation.sources import load_eval_recordings
+    from siam_rt.model.checkpoint import load_model
+
+    model = load_model(args.checkpoint)
+    recs = [r for r in load_eval_recordings(args.data, model.cfg.sample_rate) if r.notes]
+    if not recs:
+        raise SiamError(f"{args.data}: no labelled files (the ceiling needs the labelled notes)")
+    console = Console()
+    with console.status("evaluating") as status:
+        result = ceiling(model, recs, progress=lambda name: status.update(f"evaluated {name}"))
+    table = Table(title=f"chroma cosine, {len(recs)} files")
+    for col in ("file", "reconstruction", "perfect transcription"):
+        table.add_column(col)
+    for name, f in result["files"].items():
+        table.add_row(name, f"{f['siam']:.3f}", f"{f['transcription']:.3f}")
+    s = result["summary"]
+    table.add_row("median (10th percentile)", *(f"{s[k]['median']:.3f} ({s[k]['p10']:.3f})"
+                                                for k in ("siam", "transcription")))
+    console.print(table)
+    args.out.write_text(json.dumps(result, indent=1))
+    console.print(f"wrote {args.out}")
+    return 0
 
 
 def run_notes(args: argparse.Namespace) -> int:

@@ -63,14 +63,14 @@ def evaluate(codec: Codec, recordings: list[Recording], progress: Callable[[str]
     for system in SYSTEMS:
         summary[system] = {}
         for fig in FIGURES:
-            summary[system][fig] = _spread([files[f][system][fig] for f in files])
+            summary[system][fig] = spread([files[f][system][fig] for f in files])
     originals = [files[f]["original"]["onset_f1"] for f in files if "original" in files[f]]
     if originals:
-        summary["original"] = {"onset_f1": _spread(originals)}
+        summary["original"] = {"onset_f1": spread(originals)}
     return {"files": files, "summary": summary}
 
 
-def _spread(values: list[float]) -> dict[str, float | None]:
+def spread(values: list[float]) -> dict[str, float | None]:
     """Median and 10th percentile of the finite values (None when there are none)."""
     vals = np.array(values, dtype=float)
     vals = vals[np.isfinite(vals)]

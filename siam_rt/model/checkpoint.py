@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from siam_rt.errors import SiamError
@@ -41,8 +42,11 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The metadata block of a safetensors file."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
-        return dict(fh.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except (OSError, SafetensorError) as exc:
+        raise SiamError(f"{path}: not a safetensors file ({exc})") from None
 
 
 def load_model(path: str | os.PathLike) -> SIAM:
@@ -54,7 +58,7 @@ def load_model(path: str | os.PathLike) -> SIAM:
         meta = read_metadata(path)
         cfg = ModelConfig.from_dict(json.loads(meta["config"]))
         tensors = load_file(str(path))
-    except (KeyError, ValueError, OSError, RuntimeError) as exc:
+    except (KeyError, ValueError, OSError, RuntimeError, SafetensorError) as exc:
         raise SiamError(f"{path}: not a SIAM checkpoint ({exc})") from None
     model = SIAM(cfg)
     state = {k[len("model."):] if k.startswith("model.") else k: v for k, v in tensors.items()

@@ -79,14 +79,18 @@ class EventDecoder(nn.Module):
     def forward(self, vectors: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         return self.synthesise(vectors, context)[0]
 
-    def synthesise(self, vectors: torch.Tensor, context: torch.Tensor
+    def synthesise(self, vectors: torch.Tensor, context: torch.Tensor, pitch_logits: torch.Tensor | None = None,
+                   hold_logits: torch.Tensor | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Unit-norm audio [B,N], the pitch logits [B,P] (for the pitch loss) and the hold logits [B] (for the
-        hold loss; None without ``cfg.sustain``)."""
+        hold loss; None without ``cfg.sustain``). ``pitch_logits`` and ``hold_logits``, when given, replace what
+        the event vectors say (a transcription played by the decoder: ``siam_rt.evaluation.ceiling``)."""
         cfg = self.cfg
         b = vectors.shape[0]
         context = context.expand(b, -1) if context.dim() == 2 else context.unsqueeze(0).expand(b, -1)
         logits, raw_detune = self.pitch(vectors).chunk(2, dim=-1)
+        if pitch_logits is not None:
+            logits = pitch_logits
         act = torch.sigmoid(logits)
         weight, idx = torch.topk(act, cfg.voices, dim=1)  # [B,A]
         weight = weight * torch.sigmoid(50.0 * (weight - 0.1))  # a voice barely on is off: no stray subharmonics
@@ -103,6 +107,8 @@ class EventDecoder(nn.Module):
             hid = layer(hid, context)
         vh = self.voice_head(hid)
         eh = self.event_head(hid)
+        if hold_logits is not None and cfg.sustain:
+            eh = torch.cat([eh[:, : cfg.fir_taps + 4], hold_logits[:, None], eh[:, cfg.fir_taps + 5:]], dim=1)
         nh = cfg.harmonics
         profile_logits, decay_logits = vh[:, :nh], vh[:, nh:]
         fir = eh[:, : cfg.fir_taps]

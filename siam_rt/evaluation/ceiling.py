@@ -2,8 +2,8 @@
 
 Each group of labelled notes that start together becomes one event at their onset, sounding exactly their pitches
 and held for the longest of them; its vector, amplitude and context are those of the encoder's nearest event, so
-the timbre is the model's own. What this scores is the most better pitch and hold heads could give; the gap to it
-is the decoder's (harmonic profile, envelope, room)."""
+the timbre is the model's own. This is what perfect pitch and hold heads would reach; what it lacks is the
+decoder's (harmonic profile, envelope, room)."""
 
 from __future__ import annotations
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from siam_rt.analysis.timeline import apply_room, encode_audio
+from siam_rt.analysis.timeline import Encoding, apply_room, encode_audio
 from siam_rt.data.labels import LABEL_RATE, Note
 from siam_rt.data.musicnet import Recording
 from siam_rt.evaluation import metrics
-from siam_rt.evaluation.evaluate import reconstruct, spread
+from siam_rt.evaluation.evaluate import resynthesise, spread
 from siam_rt.model.decoder import MAX_HOLD_S
 from siam_rt.model.siam import SIAM
 from siam_rt.model.torch_codec import TorchCodec
@@ -36,10 +36,11 @@ def note_groups(notes: list[Note], seconds: float) -> list[tuple[float, list[int
 
 
 @torch.no_grad()
-def play_transcription(model: SIAM, rec: Recording) -> np.ndarray:
-    """The recording's labelled notes played by the decoder (see the module's docstring), at the model's rate."""
+def play_transcription(model: SIAM, rec: Recording, enc: Encoding | None = None) -> np.ndarray:
+    """The recording's labelled notes played by the decoder (see the module's docstring), at the model's rate;
+    ``enc`` is the recording's encoding by this model, if already made."""
     cfg, codec = model.cfg, TorchCodec(model)
-    enc = encode_audio(codec, rec.audio)
+    enc = enc if enc is not None else encode_audio(codec, rec.audio)
     n = len(rec.audio)
     out = np.zeros(n + cfg.event_len, np.float32)
     if not enc.events:
@@ -67,9 +68,10 @@ def ceiling(model: SIAM, recordings: list[Recording], progress: Callable[[str], 
     codec = TorchCodec(model)
     files = {}
     for rec in recordings:
-        sr = rec.sample_rate
-        files[rec.name] = {"siam": metrics.chroma_cosine(rec.audio, reconstruct(codec, rec.audio)[0], sr),
-                           "transcription": metrics.chroma_cosine(rec.audio, play_transcription(model, rec), sr)}
+        sr, enc = rec.sample_rate, encode_audio(codec, rec.audio)
+        files[rec.name] = {
+            "siam": metrics.chroma_cosine(rec.audio, resynthesise(codec, enc, len(rec.audio))[0], sr),
+            "transcription": metrics.chroma_cosine(rec.audio, play_transcription(model, rec, enc), sr)}
         if progress:
             progress(rec.name)
     summary = {k: spread([f[k] for f in files.values()]) for k in ("siam", "transcription")}

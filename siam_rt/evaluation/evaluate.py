@@ -8,7 +8,7 @@ import numpy as np
 
 from siam_rt.analysis.codec import Codec
 from siam_rt.analysis.render import render_blocks
-from siam_rt.analysis.timeline import encode_audio
+from siam_rt.analysis.timeline import Encoding, encode_audio
 from siam_rt.analysis.variants import reconstruction
 from siam_rt.data.musicnet import Recording
 from siam_rt.evaluation import metrics
@@ -20,9 +20,13 @@ FIGURES = ("chroma", "timing", "onset_f1", "event_f1", "lsd_db", "events_per_s")
 def reconstruct(codec: Codec, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Analyse and resynthesise a whole recording as `siam-rt resynth` does (each event in its own segment's
     context); returns the audio and the event times (seconds)."""
-    enc = encode_audio(codec, audio)
+    return resynthesise(codec, encode_audio(codec, audio), len(audio))
+
+
+def resynthesise(codec: Codec, enc: Encoding, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """An encoding's reconstruction, ``length`` samples long, and its event times (seconds)."""
     score = reconstruction(enc, codec.sample_rate)
-    score.length = len(audio)
+    score.length = length
     out = np.concatenate([np.zeros(0, np.float32), *render_blocks(codec, score)])
     return out, score.times
 

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from siam_rt.model.config import ModelConfig  # noqa: E402
 from siam_rt.model.decoder import MAX_HOLD_S  # noqa: E402
-from siam_rt.model.loss import spectral_loss  # noqa: E402
+from siam_rt.model.loss import chroma_loss, spectral_loss  # noqa: E402
 from siam_rt.model.siam import SIAM  # noqa: E402
 from siam_rt.train.segments import SegmentSampler  # noqa: E402
 
@@ -162,6 +162,33 @@ def test_loss_falls_when_overfitting_one_segment() -> None:
         opt.step()
         losses.append(float(loss))
     assert min(losses[-5:]) < 0.7 * losses[0]
+
+
+def _tone(midi: int, start: float = 0.0) -> torch.Tensor:
+    """A harmonic tone (4 partials) from ``start`` seconds to the segment's end."""
+    t = torch.arange(SMALL.segment) / SMALL.sample_rate
+    f = 440.0 * 2 ** ((midi - 69) / 12)
+    tone = sum(torch.sin(2 * torch.pi * k * f * t) / k for k in range(1, 5))
+    return tone * (t >= start)
+
+
+def test_chroma_loss_judges_pitch_classes_not_level_or_octave() -> None:
+    target = (_tone(60) + _tone(64))[None]
+    two = torch.stack([_tone(60), _tone(64)])  # the same chord as two events
+
+    def loss(events: torch.Tensor) -> float:
+        return float(chroma_loss(target, events, torch.tensor([0, 0]), SMALL.sample_rate))
+
+    assert loss(two) < 1e-3
+    assert loss(0.01 * two) < 1e-3  # level-free, as the evaluation's chroma
+    assert loss(torch.stack([_tone(48), _tone(76)])) < 0.1  # same pitch classes, other octaves
+    wrong = loss(torch.stack([_tone(61), _tone(66)]))
+    assert wrong > 0.4
+    unbalanced = loss(torch.stack([_tone(60), 0.1 * _tone(64)]))  # the third too soft
+    assert 0.01 < unbalanced < wrong
+    events = torch.stack([_tone(61), _tone(66)]).requires_grad_()
+    chroma_loss(target, events, torch.tensor([0, 0]), SMALL.sample_rate).backward()
+    assert events.grad is not None and float(events.grad.abs().sum()) > 0
 
 
 def test_sampler_targets_put_onsets_on_frames() -> None:

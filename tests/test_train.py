@@ -130,4 +130,27 @@ def test_total_loss_is_the_weighted_sum_of_its_terms(tmp_path: Path) -> None:
     parts = losses(model, batch, torch.device("cpu"), only_pitch)
     assert float(parts["pitch"]) > 0 and float(parts["total"]) == pytest.approx(2.0 * float(parts["pitch"]))
     default = losses(model, batch, torch.device("cpu"))
-    assert float(default["total"]) == pytest.approx(sum(WEIGHTS[k] * float(default[k]) for k in WEIGHTS))
+    assert "chroma" not in default  # off by default: the base recipe does not pay for it
+    assert float(default["total"]) == pytest.approx(sum(WEIGHTS[k] * float(v) for k, v in default.items()
+                                                        if k != "total"))
+    with_chroma = losses(model, batch, torch.device("cpu"), {**WEIGHTS, "chroma": 3.0})
+    assert 0 < float(with_chroma["chroma"]) <= 2
+    assert float(with_chroma["total"]) == pytest.approx(float(default["total"]) + 3.0 * float(with_chroma["chroma"]))
+
+
+def test_a_new_run_starts_from_given_weights(tmp_path: Path) -> None:
+    """--init: fine-tuning starts from a model's weights and config; resuming the new run ignores it."""
+    make_fixture(tmp_path / "data", seconds=2.0)
+    base = _run(tmp_path / "data", tmp_path / "base", 2)
+    init = tmp_path / "base" / "model.safetensors"
+    train(TrainSettings(data=tmp_path / "data", out=tmp_path / "ft", steps=0, init=init, threads=1))
+    assert all(torch.equal(base[k], v) for k, v in load_file(str(tmp_path / "ft" / "model.safetensors")).items())
+    train(TrainSettings(data=tmp_path / "data", out=tmp_path / "ft", steps=2, batch=2, init=init, threads=1,
+                        log_every=1, loss_weights={"chroma": 1.0}))
+    tuned = load_file(str(tmp_path / "ft" / "model.safetensors"))
+    assert set(tuned) == set(base) and any(not torch.equal(base[k], tuned[k]) for k in base)
+    rows = [json.loads(line) for line in (tmp_path / "ft" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2] and all(r["chroma"] > 0 for r in rows)
+    with pytest.raises(SiamError, match="nothing.safetensors: no such checkpoint"):
+        train(TrainSettings(data=tmp_path / "data", out=tmp_path / "none", init=tmp_path / "nothing.safetensors"))
+    assert not (tmp_path / "none").exists()

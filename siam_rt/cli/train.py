@@ -22,7 +22,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--decay-from", type=int, default=None, metavar="STEP",
                    help="hold --lr until STEP, then lower it along a half cosine to 0 at --steps (default: constant)")
     p.add_argument("--loss-weight", action="append", default=[], metavar="TERM=W", type=_weight,
-                   help="weight of one loss term (spectral, onset, pitch, spread, hold); repeatable")
+                   help="weight of one loss term (spectral, onset, pitch, spread, hold, chroma); repeatable")
+    p.add_argument("--init", type=Path, default=None, metavar="MODEL",
+                   help="start a new run from these weights (fine-tuning), with their config; "
+                   "ignored when OUT already holds a checkpoint to resume")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     path = train(TrainSettings(data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
                                decay_from=args.decay_from, loss_weights=dict(args.loss_weight) or None,
-                               seed=args.seed, minutes=args.minutes, threads=args.threads,
+                               init=args.init, seed=args.seed, minutes=args.minutes, threads=args.threads,
                                checkpoint_every=args.checkpoint_every, valid_every=args.valid_every))
     print(f"model weights: {path}")
     if (args.out / "best.safetensors").is_file():

@@ -17,15 +17,15 @@ from safetensors.torch import load_file, save_file
 from siam_rt.data.corpus import work_list
 from siam_rt.data.musicnet import load_split
 from siam_rt.errors import SiamError
-from siam_rt.model.checkpoint import read_metadata, save_model
+from siam_rt.model.checkpoint import load_model, read_metadata, save_model
 from siam_rt.model.config import ModelConfig
-from siam_rt.model.loss import hold_loss, onset_loss, pitch_loss, spectral_loss, spread_loss
+from siam_rt.model.loss import chroma_loss, hold_loss, onset_loss, pitch_loss, spectral_loss, spread_loss
 from siam_rt.model.siam import SIAM
 from siam_rt.model.torch_codec import TorchCodec
 from siam_rt.train.segments import Batch, SegmentSampler
 from siam_rt.train.validation import Validator
 
-WEIGHTS = {"spectral": 1.0, "onset": 1.0, "pitch": 0.2, "spread": 0.01, "hold": 0.5}
+WEIGHTS = {"spectral": 1.0, "onset": 1.0, "pitch": 0.2, "spread": 0.01, "hold": 0.5, "chroma": 0.0}
 
 
 @dataclass
@@ -47,6 +47,7 @@ class TrainSettings:
     valid_seconds: float = 30.0
     valid_works: tuple[str, ...] | None = None  # recording name prefixes; default: the works of validation.txt
     loss_weights: dict[str, float] | None = None  # overrides of WEIGHTS
+    init: Path | None = None  # a new run starts from these model weights (fine-tuning); its config comes with them
 
 
 def losses(model: SIAM, batch: Batch, device: torch.device, weights: dict[str, float] = WEIGHTS
@@ -63,6 +64,8 @@ def losses(model: SIAM, batch: Batch, device: torch.device, weights: dict[str, f
     }
     if out["hold_logits"] is not None:
         parts["hold"] = hold_loss(out["hold_logits"], t["hold_target"][out["batch_index"], out["slot"]])
+    if weights.get("chroma"):
+        parts["chroma"] = chroma_loss(t["audio"], out["events"], out["batch_index"], model.cfg.sample_rate)
     parts["total"] = sum(weights[k] * v for k, v in parts.items())
     return parts
 
@@ -89,7 +92,6 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
         else torch.device("cpu")
     if s.threads:
         torch.set_num_threads(s.threads)
-    s.out.mkdir(parents=True, exist_ok=True)
     ckpt_path = s.out / "checkpoint.safetensors"
     step, elapsed_before, sampler_state = 0, 0.0, None
     if ckpt_path.is_file():
@@ -97,9 +99,13 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
         cfg = ModelConfig.from_dict(json.loads(meta["config"]))
         step, elapsed_before = int(meta["step"]), float(meta["elapsed_s"])
         sampler_state = json.loads(meta["sampler"])
-    cfg = cfg or ModelConfig()
     torch.manual_seed(s.seed)
-    model = SIAM(cfg).to(device)
+    if s.init is not None and sampler_state is None:
+        model = load_model(s.init).to(device)
+        cfg = model.cfg
+    else:
+        cfg = cfg or ModelConfig()
+        model = SIAM(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=s.lr, betas=(0.9, 0.99))
     if sampler_state is not None:
         _load_checkpoint(ckpt_path, model, opt)
@@ -115,6 +121,7 @@ def train(s: TrainSettings, cfg: ModelConfig | None = None) -> Path:
         sampler.rng.bit_generator.state = sampler_state[rank % len(sampler_state)] \
             if isinstance(sampler_state, list) else sampler_state
 
+    s.out.mkdir(parents=True, exist_ok=True)  # only once the data and weights have loaded
     log_path = s.out / "train_log.jsonl"
     best = _best_score(log_path)
     log = log_path.open("a") if rank == 0 else None
@@ -249,8 +256,8 @@ def plot_losses(log_path: Path, png: Path) -> None:
     fig, axes = plt.subplots(1, 2 if valid_rows else 1, figsize=(12 if valid_rows else 8, 4.5), squeeze=False)
     ax = axes[0, 0]
     steps = np.array([r["step"] for r in losses_rows])
-    for key in ("total", "spectral", "onset", "pitch", "hold"):
-        if any(key in r for r in losses_rows):  # runs before the hold term have no hold column
+    for key in ("total", "spectral", "onset", "pitch", "hold", "chroma"):
+        if any(key in r for r in losses_rows):  # a term not in every run (hold, chroma) is drawn where logged
             ax.plot(steps, [r.get(key, np.nan) for r in losses_rows], label=key, lw=1)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")

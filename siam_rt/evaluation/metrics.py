@@ -6,16 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 HOP = 256
+CHROMA_FFT, CHROMA_HOP = 4096, 512
+SOUNDING_DB = 40.0  # chroma is scored where the original is within this much of its loudest frame
 
 
 def chroma_cosine(ref: np.ndarray, est: np.ndarray, sr: int) -> float:
     """Mean frame-wise cosine between chromagrams, over frames where the original sounds (within 40 dB)."""
     import librosa
 
-    a = librosa.feature.chroma_stft(y=ref, sr=sr, hop_length=512, n_fft=4096)
-    b = librosa.feature.chroma_stft(y=_fit(est, ref), sr=sr, hop_length=512, n_fft=4096)
-    rms = librosa.feature.rms(y=ref, frame_length=4096, hop_length=512)[0][: a.shape[1]]
-    keep = rms > rms.max() * 10 ** (-40 / 20)
+    a = librosa.feature.chroma_stft(y=ref, sr=sr, hop_length=CHROMA_HOP, n_fft=CHROMA_FFT)
+    b = librosa.feature.chroma_stft(y=_fit(est, ref), sr=sr, hop_length=CHROMA_HOP, n_fft=CHROMA_FFT)
+    rms = librosa.feature.rms(y=ref, frame_length=CHROMA_FFT, hop_length=CHROMA_HOP)[0][: a.shape[1]]
+    keep = rms > rms.max() * 10 ** (-SOUNDING_DB / 20)
     num = (a * b).sum(axis=0)
     den = np.linalg.norm(a, axis=0) * np.linalg.norm(b, axis=0) + 1e-9
     return float((num / den)[keep].mean()) if keep.any() else 0.0

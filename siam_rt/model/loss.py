@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from siam_rt.evaluation.metrics import CHROMA_FFT, CHROMA_HOP, SOUNDING_DB
+
 RESOLUTIONS = (256, 1024)
 
 
@@ -33,9 +35,6 @@ def spectral_loss(target: torch.Tensor, events: torch.Tensor, batch_index: torch
     return total / len(resolutions)
 
 
-CHROMA_FFT, CHROMA_HOP = 4096, 512  # as the evaluation's chromagram
-
-
 @lru_cache(maxsize=4)
 def _chroma_filters(sample_rate: int) -> np.ndarray:
     import librosa
@@ -46,7 +45,7 @@ def _chroma_filters(sample_rate: int) -> np.ndarray:
 def chroma_loss(target: torch.Tensor, events: torch.Tensor, batch_index: torch.Tensor,
                 sample_rate: int) -> torch.Tensor:
     """1 - the frame-wise cosine between the chromagrams of the target and of the mix of its events, over frames
-    where the target sounds (within 40 dB): what the evaluation's pitch-content figure measures.
+    where the target sounds: what the evaluation's pitch-content figure (`metrics.chroma_cosine`) measures.
 
     The magnitude losses weigh every bin alike, so a voice too loud or a partial folding onto another pitch class
     costs them little; this term sees exactly those. target [B,N]; events [E,N] of segments ``batch_index``."""
@@ -57,7 +56,7 @@ def chroma_loss(target: torch.Tensor, events: torch.Tensor, batch_index: torch.T
             for x in (target, mix))
     cos = (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1) + 1e-8)
     energy = a.sum(1)
-    keep = (energy > energy.amax(1, keepdim=True) * 1e-4).float()
+    keep = (energy > energy.amax(1, keepdim=True) * 10 ** (-SOUNDING_DB / 10)).float()  # power
     return 1 - (cos * keep).sum() / keep.sum().clamp_min(1.0)
 
 

@@ -80,11 +80,12 @@ class EventDecoder(nn.Module):
         return self.synthesise(vectors, context)[0]
 
     def synthesise(self, vectors: torch.Tensor, context: torch.Tensor, pitch_logits: torch.Tensor | None = None,
-                   hold_logits: torch.Tensor | None = None
+                   hold_logits: torch.Tensor | None = None, frames: int | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Unit-norm audio [B,N], the pitch logits [B,P] (for the pitch loss) and the hold logits [B] (for the
         hold loss; None without ``cfg.sustain``). ``pitch_logits`` and ``hold_logits``, when given, replace what
-        the event vectors say (a transcription played by the decoder: ``siam_rt.evaluation.ceiling``)."""
+        the event vectors say (a transcription played by the decoder: ``siam_rt.evaluation.ceiling``).
+        ``frames`` renders only the first frames (N = frames * hop), for objectives that need only the start."""
         cfg = self.cfg
         b = vectors.shape[0]
         context = context.expand(b, -1) if context.dim() == 2 else context.unsqueeze(0).expand(b, -1)
@@ -128,10 +129,10 @@ class EventDecoder(nn.Module):
         omega = omega.reshape(b, -1)  # [B,S] rad/sample, float64
         rho = (rates / cfg.sample_rate).reshape(b, -1)  # [B,S] nepers/sample
         amps = amps.reshape(b, -1)
-        res = self._damped_sinusoids(omega, rho, amps)  # [B,N]
+        res = self._damped_sinusoids(omega, rho, amps, frames)  # [B,N]
         hold = None
         if cfg.sustain:
-            res = res * self._envelope(eh[:, cfg.fir_taps + 4:])
+            res = res * self._envelope(eh[:, cfg.fir_taps + 4:])[:, : res.shape[1]]
             hold = eh[:, cfg.fir_taps + 4]
 
         # attack: a short rise (0.5-25 ms) so onsets neither click nor smear
@@ -164,7 +165,8 @@ class EventDecoder(nn.Module):
         w = self.lerp
         return (env[:, :-1, None] * (1 - w) + env[:, 1:, None] * w).flatten(1)
 
-    def _damped_sinusoids(self, omega: torch.Tensor, rho: torch.Tensor, amps: torch.Tensor) -> torch.Tensor:
+    def _damped_sinusoids(self, omega: torch.Tensor, rho: torch.Tensor, amps: torch.Tensor,
+                          frames: int | None = None) -> torch.Tensor:
         """sum_s amps_s exp(-rho_s t) cos(omega_s t + phase0_s), t = 0..N-1, as frames x (coefficients @ basis).
 
         Phases are wrapped in float64: a float32 frequency error of one ulp grows over 32768 samples into a
@@ -184,7 +186,7 @@ class EventDecoder(nn.Module):
         br, bi = self._powers(step, rho * cfg.hop, self.fine, None)  # [B,S,16]
         ar, ai = ar * amps[..., None], ai * amps[..., None]
         coef = _outer(torch.cat([ar, ar], 1), torch.cat([br, bi], 1), torch.cat([-ai, ai], 1), torch.cat([bi, br], 1))
-        return torch.bmm(coef.transpose(1, 2), basis).reshape(b, -1)
+        return torch.bmm(coef[:, :, :frames].transpose(1, 2), basis).reshape(b, -1)
 
     def _powers(self, w: torch.Tensor, rho: torch.Tensor, n: torch.Tensor,
                 phase: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

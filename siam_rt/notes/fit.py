@@ -4,9 +4,9 @@ Each isolated note of the corpus is encoded with its event read at the labelled 
 (pitch, velocity layer) are averaged over instruments (centre) with their standard deviation (spread). Then each
 centre is nudged, through the frozen pitch head, until the decoder's strongest pitch is that note, staying near
 the encoded centre: the decoder is known to play the vector at the right pitch. Then the layers of each pitch are
-nudged through the frozen decoder so that a higher velocity layer sounds brighter, in the notes' mean timbre and
-in the shipped presets' timbres. Each vector keeps the hold the encoder gave its isolated note; the engine
-releases a note at note-off and re-excites it where it has decayed.
+nudged through the frozen decoder so that a higher velocity layer sounds brighter, in the context's room, in the
+notes' mean timbre and in the shipped presets' own contexts. Each vector keeps the hold the encoder gave its
+isolated note; the engine releases a note at note-off and re-excites it where it has decayed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import torch
 
 from siam_rt.data.instruments import VELOCITIES
 from siam_rt.data.musicnet import Recording
+from siam_rt.model.room import apply_room
 from siam_rt.model.siam import SIAM
 from siam_rt.notes.note_map import HIGH, LOW, NoteMap
 
@@ -52,8 +53,9 @@ def encoded_notes(model: SIAM, recordings: list[Recording], lead: int = 2048) ->
 def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps: int = 300,
                  timbres: list[np.ndarray] | None = None) -> NoteMap:
     """The note map of a model from isolated-note recordings (see module docstring). The brightness is ordered
-    in the mean context of those recordings and, where given, in the contexts of ``timbres`` (recordings at the
-    model rate: the shipped presets' sources), so that velocity brightens every preset, not just the average."""
+    in the mean context of those recordings and, where given, in the contexts `preset extract` gives ``timbres``
+    (recordings at the model rate: the shipped presets' sources), so that velocity brightens every preset, not
+    just the average."""
     cfg = model.cfg
     vecs = encoded_notes(model, recordings)
     layers = len(VELOCITIES)
@@ -71,7 +73,7 @@ def fit_note_map(model: SIAM, model_id: str, recordings: list[Recording], steps:
     refined = refine_pitch(model, centre, steps)
     context = mean_context(model, [r.audio for r in recordings])
     if timbres:
-        context = torch.stack([context, *(mean_context(model, [a], per_file=8) for a in timbres)])
+        context = torch.stack([context, *(preset_context(model, a) for a in timbres)])
     refined = order_brightness(model, refined, context)
     return NoteMap(model_id, refined, spread, np.array(VELOCITIES, dtype=np.int64))
 
@@ -89,39 +91,99 @@ def mean_context(model: SIAM, audios: list[np.ndarray], per_file: int = 4) -> to
         return model.encoder(torch.from_numpy(np.stack(chunks).astype(np.float32)))["context"].mean(dim=0)
 
 
-def _log_centroid(audio: torch.Tensor, sample_rate: int, n: int = 8192) -> torch.Tensor:
-    spec = torch.fft.rfft(audio[:, :n] * torch.hann_window(n), dim=1).abs()
-    freqs = torch.fft.rfftfreq(n, 1 / sample_rate)
+def preset_context(model: SIAM, audio: np.ndarray) -> torch.Tensor:
+    """The context `preset extract` gives a recording (the analysis's mean over its segments)."""
+    from siam_rt.analysis.timeline import encode_audio
+    from siam_rt.model.torch_codec import TorchCodec
+
+    return torch.from_numpy(encode_audio(TorchCodec(model), audio).context)
+
+
+ONSET_SAMPLES = 8192  # the start of a note, where its brightness is set (the main pass judges only this)
+HEARD_SAMPLES = 22016  # about a second, as players and `eval notes` hear a note (the repair pass judges this)
+
+
+def _brightness(model: SIAM, v: torch.Tensor, context: torch.Tensor, n: int = ONSET_SAMPLES) -> torch.Tensor:
+    """log2 spectral centroid of the first ``n`` samples of each vector's note in one context, in the context's
+    room (which sets much of what is heard) [B]. Only that much of the note and the room is rendered."""
+    audio = model.decoder.synthesise(v, context, frames=n // model.cfg.hop)[0]
+    ir, wet = model.room(context[None])
+    audio = apply_room(audio, ir[:, :n], wet)
+    spec = torch.fft.rfft(audio * torch.hann_window(n), dim=1).abs()
+    freqs = torch.fft.rfftfreq(n, 1 / model.cfg.sample_rate)
     return torch.log2((spec * freqs).sum(1) / (spec.sum(1) + 1e-9) + 1.0)
 
 
-def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 200,
-                     margin: float = 0.08, seed: int = 0) -> np.ndarray:
+def _misorder(cent: torch.Tensor, margin: float) -> torch.Tensor:
+    """How far the layers of each key [keys, layers] fall short of each being ``margin`` brighter than the last."""
+    return torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
+
+
+def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, steps: int = 50,
+                     margin: float = 0.08, seed: int = 0, lr: float = 0.1, repair_steps: int = 30,
+                     repairs: int = 3, key_index: np.ndarray | None = None) -> np.ndarray:
     """Nudge the layers of each pitch so that a higher velocity layer is brighter (spectral centroid at least
-    ``margin`` octaves above the layer below), in a neutral context (or, for contexts [N, C], in two of them drawn
-    each step), keeping each vector's pitch and staying close to the encoded vectors. Velocity then sets
-    brightness as well as loudness, as on acoustic instruments."""
+    ``margin`` octaves above the layer below), keeping each vector's pitch and staying close to the encoded
+    vectors. Velocity then sets brightness as well as loudness, as on acoustic instruments.
+
+    The main pass judges the start of each note in four of the contexts [N, C] drawn each step. Then, up to
+    ``repairs`` times, each (key, context) whose layers do not brighten as heard (a second) gets
+    ``repair_steps`` of its own. ``key_index`` (0 = the lowest key) names the keys ``centre`` holds when it is
+    not the whole map."""
     contexts = context.reshape(-1, context.shape[-1])
     rng = np.random.default_rng(seed)
     keys, layers, _ = centre.shape
+    key_index = np.arange(keys) if key_index is None else np.asarray(key_index)
 
-    def misorder(v: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
-        order = v.new_zeros(())
-        for i in rng.choice(len(contexts), min(2, len(contexts)), replace=False):
-            cent = _log_centroid(model.decoder(v, contexts[i]), model.cfg.sample_rate).reshape(keys, layers)
-            order = order + torch.relu(cent[:, :-1] + margin - cent[:, 1:]).sum(dim=1).mean()
-        return order
+    def sampled(v: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
+        picked = rng.choice(len(contexts), min(4, len(contexts)), replace=False)
+        return sum(_misorder(_brightness(model, v, contexts[i]).reshape(keys, layers), margin) for i in picked)
 
-    return _nudge(model, centre, misorder, steps)
+    ordered = _nudge(model, centre, sampled, steps, lr=lr, key_index=torch.from_numpy(key_index))
+    for _ in range(repairs):
+        flat = heard_steps(model, ordered, contexts) <= 0  # [N, keys]
+        bad = np.nonzero(flat.any(axis=0))[0]
+        if not len(bad):
+            break
+        ordered[bad] = _nudge(model, ordered[bad], _where_flat(model, contexts, flat[:, bad], margin), repair_steps,
+                              key_index=torch.from_numpy(key_index[bad]))
+    return ordered
 
 
-def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0.03) -> np.ndarray:
+def _where_flat(model: SIAM, contexts: torch.Tensor, flat: np.ndarray, margin: float):
+    """The misorder, as heard, of each key's layers [keys * layers, D] in just the contexts where it is flat
+    (``flat`` [N, keys])."""
+    def objective(v: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
+        v = v.reshape(flat.shape[1], -1, v.shape[-1])
+        total = v.new_zeros(())
+        for c, rows in zip(contexts, flat, strict=True):
+            if rows.any():
+                cent = _brightness(model, v[rows].reshape(-1, v.shape[-1]), c, HEARD_SAMPLES)
+                total = total + _misorder(cent.reshape(int(rows.sum()), -1), margin)
+        return total
+
+    return objective
+
+
+def heard_steps(model: SIAM, centre: np.ndarray, contexts: torch.Tensor) -> np.ndarray:
+    """The smallest brightening (octaves of spectral centroid) from one layer to the next of each key of a note
+    map [keys, layers, D], as heard in each context [N, C]: [N, keys]."""
+    keys, layers, dim = centre.shape
+    v = torch.from_numpy(centre.reshape(-1, dim))
+    with torch.no_grad():
+        cents = torch.stack([_brightness(model, v, c, HEARD_SAMPLES).reshape(keys, layers) for c in contexts])
+    return (cents[..., 1:] - cents[..., :-1]).min(dim=-1).values.numpy()
+
+
+def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0.03,
+           key_index: torch.Tensor | None = None) -> np.ndarray:
     """Minimise ``objective(vectors, own_pitch_index)`` over the note map's vectors [keys, layers, D] through the
     frozen decoder, keeping each vector's pitch and staying close to where it started."""
     keys, layers, dim = centre.shape
     start = torch.from_numpy(centre.reshape(-1, dim))
     v = start.clone().requires_grad_(True)
-    p_idx = torch.arange(keys)[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
+    key_index = torch.arange(keys) if key_index is None else key_index  # the keys of the map that ``centre`` holds
+    p_idx = key_index[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
     for p in model.decoder.parameters():
         p.requires_grad_(False)
     opt = torch.optim.Adam([v], lr=lr)

@@ -139,14 +139,14 @@ def order_brightness(model: SIAM, centre: np.ndarray, context: torch.Tensor, ste
         picked = rng.choice(len(contexts), min(4, len(contexts)), replace=False)
         return sum(_misorder(_brightness(model, v, contexts[i]).reshape(keys, layers), margin) for i in picked)
 
-    ordered = _nudge(model, centre, sampled, steps, lr=lr, key_index=torch.from_numpy(key_index))
+    ordered = _nudge(model, centre, sampled, steps, lr=lr, key_index=key_index)
     for _ in range(repairs):
         flat = heard_steps(model, ordered, contexts) <= 0  # [N, keys]
         bad = np.nonzero(flat.any(axis=0))[0]
         if not len(bad):
             break
         ordered[bad] = _nudge(model, ordered[bad], _where_flat(model, contexts, flat[:, bad], margin), repair_steps,
-                              key_index=torch.from_numpy(key_index[bad]))
+                              key_index=key_index[bad])
     return ordered
 
 
@@ -154,13 +154,11 @@ def _where_flat(model: SIAM, contexts: torch.Tensor, flat: np.ndarray, margin: f
     """The misorder, as heard, of each key's layers [keys * layers, D] in just the contexts where it is flat
     (``flat`` [N, keys])."""
     def objective(v: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
-        v = v.reshape(flat.shape[1], -1, v.shape[-1])
-        total = v.new_zeros(())
-        for c, rows in zip(contexts, flat, strict=True):
-            if rows.any():
-                cent = _brightness(model, v[rows].reshape(-1, v.shape[-1]), c, HEARD_SAMPLES)
-                total = total + _misorder(cent.reshape(int(rows.sum()), -1), margin)
-        return total
+        dim = v.shape[-1]
+        v = v.reshape(flat.shape[1], -1, dim)  # [keys, layers, D]
+        layers = v.shape[1]
+        return sum(_misorder(_brightness(model, v[rows].reshape(-1, dim), c, HEARD_SAMPLES).reshape(-1, layers), margin)
+                   for c, rows in zip(contexts, flat, strict=True) if rows.any())
 
     return objective
 
@@ -176,13 +174,13 @@ def heard_steps(model: SIAM, centre: np.ndarray, contexts: torch.Tensor) -> np.n
 
 
 def _nudge(model: SIAM, centre: np.ndarray, objective, steps: int, lr: float = 0.03,
-           key_index: torch.Tensor | None = None) -> np.ndarray:
+           key_index: np.ndarray | None = None) -> np.ndarray:
     """Minimise ``objective(vectors, own_pitch_index)`` over the note map's vectors [keys, layers, D] through the
     frozen decoder, keeping each vector's pitch and staying close to where it started."""
     keys, layers, dim = centre.shape
     start = torch.from_numpy(centre.reshape(-1, dim))
     v = start.clone().requires_grad_(True)
-    key_index = torch.arange(keys) if key_index is None else key_index  # the keys of the map that ``centre`` holds
+    key_index = torch.arange(keys) if key_index is None else torch.from_numpy(key_index)  # the keys ``centre`` holds
     p_idx = key_index[:, None].expand(-1, layers).reshape(-1) + (LOW - model.cfg.low_pitch)
     for p in model.decoder.parameters():
         p.requires_grad_(False)

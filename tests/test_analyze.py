@@ -16,7 +16,7 @@ from audio_helpers import plucks, write
 from siam_rt.analysis.analyze import FileAnalysis, analyze_file
 from siam_rt.analysis.encoding_file import from_json, load_encoding, save_encoding, to_json
 from siam_rt.analysis.render import RoomStream, Score, render_blocks
-from siam_rt.analysis.timeline import apply_room, encode_audio, iter_segments, stream_segments
+from siam_rt.analysis.timeline import LEAD_FRAMES, apply_room, encode_audio, iter_segments, stream_segments
 from siam_rt.errors import SiamError
 from siam_rt.runtime.onnx_model import OnnxModel
 
@@ -51,19 +51,20 @@ class ClickCodec:
 def test_stream_segments_match_the_whole_signal(n: int, block: int) -> None:
     """Streaming in blocks of any size gives exactly the segments of the in-memory split, last one flagged."""
     audio = np.random.default_rng(n).standard_normal(n).astype(np.float32)
-    ref = list(iter_segments(audio, 400))
-    got = list(stream_segments((audio[i: i + block] for i in range(0, n, block)), 400))
+    ref = list(iter_segments(audio, 400, 10, 40))
+    got = list(stream_segments((audio[i: i + block] for i in range(0, n, block)), 400, 10, 40))
     assert [g.start for g in got] == [s for s, _ in ref]
     assert all(np.array_equal(g.audio, a) for g, (_, a) in zip(got, ref, strict=True))
     assert [g.last for g in got] == [False] * (len(ref) - 1) + [True]
-    assert got[-1].start + got[-1].valid == n
+    assert got[0].start == -40 and got[-1].start + got[-1].valid == n
 
 
 def test_seams_neither_double_nor_drop_known_onsets() -> None:
     """Every click is seen by two overlapping segments; the timeline has each exactly once, seams included."""
     codec = ClickCodec()
     n = 10_000
-    onsets = np.concatenate([np.arange(30, n, 97), [99, 100, 200, 300, 500, 600, 9990]])  # some right at seams
+    # some right at seams; one at the first sample; none in the file's last END_FRAMES frames, which keep none
+    onsets = np.concatenate([[0], np.arange(30, n, 97), [99, 100, 200, 300, 500, 600, 9970]])
     onsets = np.unique(onsets[onsets < n]) // 10 * 10  # on frame boundaries
     onsets = np.unique(onsets)
     audio = np.zeros(n, np.float32)
@@ -71,7 +72,7 @@ def test_seams_neither_double_nor_drop_known_onsets() -> None:
     enc = encode_audio(codec, audio)
     times = np.array([e.time * codec.sample_rate for e in enc.events]).round().astype(int)
     assert list(times) == list(onsets)
-    assert len(enc.contexts) == len(list(iter_segments(audio, codec.segment)))
+    assert len(enc.contexts) == len(list(iter_segments(audio, codec.segment, codec.hop, LEAD_FRAMES * codec.hop)))
 
 
 def test_each_segment_is_encoded_at_its_own_level() -> None:
@@ -104,13 +105,15 @@ def test_long_file_has_no_doubled_events_at_seams(model: OnnxModel, tmp_path: Pa
     path, _ = _write_plucks(tmp_path / "long.wav", 20.0, model.sample_rate)
     enc = analyze_file(model, path)
     seg, hop = model.segment, model.hop
-    assert len(enc.contexts) == len(list(iter_segments(np.zeros(int(20.0 * model.sample_rate)), seg)))
+    assert len(enc.contexts) == len(list(iter_segments(np.zeros(int(20.0 * model.sample_rate)), seg, model.hop,
+                                                             LEAD_FRAMES * model.hop)))
     assert enc.events, "plucked tones should give events"
     last = len(enc.contexts) - 1
     for e in enc.events:
         t = e.frame * hop
         assert (0 if e.segment == 0 else seg // 4) <= t < (seg if e.segment == last else 3 * seg // 4)
-        assert abs(e.time - (e.segment * seg // 2 + t) / model.sample_rate) < 1e-9
+        lead = LEAD_FRAMES * hop  # the silence put before the first sample
+        assert abs(e.time - max(e.segment * seg // 2 - lead + t, 0) / model.sample_rate) < 1e-9
     for a, b in zip(enc.events, enc.events[1:], strict=False):
         if a.segment != b.segment:
             assert b.time - a.time > 2 * hop / model.sample_rate, f"doubled event at {a.time:.3f} s"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from siam_rt.analysis.codec import Codec
-from siam_rt.analysis.timeline import Encoding, encode_segments, segment_starts, stream_segments
+from siam_rt.analysis.timeline import LEAD_FRAMES, Encoding, codec_segments, encode_segments, segment_starts
 from siam_rt.errors import SiamError
 from siam_rt.io.audiostream import AudioInfo, open_info, read_blocks, scan
 
@@ -48,15 +48,15 @@ class FileAnalysis:
                                  f"header promises {expected / rate:.1f} s (a truncated file?); analysing what is "
                                  f"there")
         n = int(round(self.frames * self.codec.sample_rate / self.info.sample_rate))
-        return len(segment_starts(n, self.codec.segment))
+        return len(segment_starts(n, self.codec.segment, LEAD_FRAMES * self.codec.hop))
 
     def encode(self, progress: Callable[[int], object] | None = None, batch: int = 8) -> Encoding:
         """The encoding of the window; ``progress(n)`` after every n segments."""
         if not self.frames:
             self.scan()
         blocks = read_blocks(self.info, self.codec.sample_rate, self.start, self.seconds)
-        contexts, events, n = encode_segments(self.codec, stream_segments(blocks, self.codec.segment), self.peak,
-                                              batch, progress)
+        segments = codec_segments(self.codec, blocks)
+        contexts, events, n = encode_segments(self.codec, segments, self.peak, batch, progress)
         source = {
             "file": self.info.path.name,
             "sample_rate": self.info.sample_rate,

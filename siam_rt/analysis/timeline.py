@@ -45,9 +45,18 @@ QUIET_SEGMENT = 1e-3
 MAX_SEGMENT_GAIN = 100.0
 
 
+#: Frames of silence put before a file's first sample: an attack at sample 0 then looks, as in training, like a
+#: note after silence (the STFT's reflect padding would otherwise mirror the note into the past, a note in progress).
+LEAD_FRAMES = 4
+#: Frames at a file's very end where no event is kept: an onset there could not be heard, and what the encoder sees
+#: there is mostly the padding past the end.
+END_FRAMES = 2
+
+
 @dataclass
 class Segment:
-    """One analysis segment of a recording: ``valid`` real samples from ``start``, zero-padded to full length."""
+    """One analysis segment of a recording: ``valid`` real samples from ``start`` (a file sample, negative for the
+    lead of silence before the first), the rest padded as ``pad_tail`` does."""
 
     index: int
     start: int
@@ -56,34 +65,71 @@ class Segment:
     valid: int
 
 
-def segment_starts(n: int, segment: int) -> list[int]:
-    """Segment starts at half-segment hops, covering n samples."""
+def segment_starts(n: int, segment: int, lead: int = 0) -> list[int]:
+    """Segment starts at half-segment hops, covering n samples after ``lead`` samples of silence."""
     hop = segment // 2
-    return list(range(0, max(n - hop, 1), hop)) or [0]
+    return [s - lead for s in range(0, max(n + lead - hop, 1), hop)] or [-lead]
 
 
-def iter_segments(audio: np.ndarray, segment: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, segment audio) over half-overlapping segments, the last one zero-padded."""
-    for start in segment_starts(len(audio), segment):
-        chunk = audio[start: start + segment]
-        yield start, np.pad(chunk, (0, segment - len(chunk))).astype(np.float32)
+def pad_tail(chunk: np.ndarray, segment: int, hop: int) -> np.ndarray:
+    """The last segment's audio to full length. Past the file's end its last 8 frames repeat, each copy crossfaded
+    into the next over the last ``END_FRAMES`` frames (which keep no events), the whole fading out like a released
+    note: a cut to zeros is a sudden change that the encoder reads as an event."""
+    chunk = np.asarray(chunk, np.float32)
+    out = np.zeros(segment, np.float32)
+    out[: len(chunk)] = chunk
+    piece, half = 8 * hop, END_FRAMES * hop
+    if len(chunk) < piece or len(chunk) >= segment:
+        return out
+    tail = chunk[-piece:]
+    rise = np.sin(np.linspace(0.0, np.pi / 2, half, dtype=np.float32)) ** 2
+    at = len(chunk) - half
+    for _ in range(4):
+        n = min(piece, segment - at)
+        k = min(half, n)
+        out[at: at + k] *= 1 - rise[:k]
+        out[at: at + k] += tail[:k] * rise[:k]
+        out[at + k: at + n] = tail[k:n]
+        at += piece - half
+        if at >= segment:
+            break
+    m = min(segment - len(chunk), 3 * (piece - half))
+    out[len(chunk): len(chunk) + m] *= np.geomspace(1.0, 1e-3, m, dtype=np.float32)
+    out[len(chunk) + m:] = 0.0
+    return out
 
 
-def stream_segments(blocks: Iterable[np.ndarray], segment: int) -> Iterator[Segment]:
+def iter_segments(audio: np.ndarray, segment: int, hop: int, lead: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, segment audio) over half-overlapping segments after ``lead`` samples of silence, the last one
+    padded by ``pad_tail``."""
+    audio = np.concatenate([np.zeros(lead, np.float32), np.asarray(audio, np.float32)])
+    for start in segment_starts(len(audio) - lead, segment, lead):
+        chunk = audio[start + lead: start + lead + segment]
+        yield start, chunk if len(chunk) == segment else pad_tail(chunk, segment, hop)
+
+
+def stream_segments(blocks: Iterable[np.ndarray], segment: int, hop: int, lead: int = 0) -> Iterator[Segment]:
     """The segments of ``segment_starts`` over a stream of mono blocks of any sizes, holding at most one
     segment plus one block in memory. A segment is yielded once the stream shows whether it is the last."""
-    hop = segment // 2
-    buf = np.zeros(0, np.float32)
-    buf_start = start = total = index = 0
+    half = segment // 2
+    buf = np.zeros(lead, np.float32)
+    buf_start = start = -lead
+    total = index = 0
     for block in blocks:
         buf = np.concatenate([buf, np.asarray(block, np.float32).reshape(-1)])
         total += len(block)
         while total >= start + segment + 1:  # more audio follows this segment: it is not the last
             yield Segment(index, start, buf[start - buf_start: start - buf_start + segment].copy(), False, segment)
-            index, start = index + 1, start + hop
+            index, start = index + 1, start + half
             buf, buf_start = buf[start - buf_start:], start
     chunk = buf[start - buf_start: start - buf_start + segment]
-    yield Segment(index, start, np.pad(chunk, (0, segment - len(chunk))), True, max(total - start, 0))
+    yield Segment(index, start, chunk.copy() if len(chunk) == segment else pad_tail(chunk, segment, hop), True,
+                  max(total - start, 0))
+
+
+def codec_segments(codec: Codec, blocks: Iterable[np.ndarray]) -> Iterator[Segment]:
+    """The segments a codec encodes of a stream of blocks: after the lead of silence, the last one padded."""
+    return stream_segments(blocks, codec.segment, codec.hop, LEAD_FRAMES * codec.hop)
 
 
 def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batch: int = 8,
@@ -111,18 +157,19 @@ def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batc
             seg, hop = codec.segment, codec.hop
             lo = 0 if sg.index == 0 else seg // 4
             hi = seg if sg.last else 3 * seg // 4
+            valid = sg.valid - END_FRAMES * hop if sg.last else sg.valid
             slots = zip(out["mask"][j], out["frames"][j], out["amplitudes"][j], out["vectors"][j], strict=True)
             for m, f, a, v in slots:
                 t = int(f) * hop
-                if m > 0 and a > 1e-3 and lo <= t < hi and t < sg.valid:
-                    events.append(Event((sg.start + t) / codec.sample_rate, sg.index, int(f), float(a) / gains[j],
-                                        np.asarray(v, np.float32)))
+                if m > 0 and a > 1e-3 and lo <= t < hi and t < valid:
+                    events.append(Event(max(sg.start + t, 0) / codec.sample_rate, sg.index, int(f),
+                                        float(a) / gains[j], np.asarray(v, np.float32)))
         if progress is not None:
             progress(len(pending))
         pending.clear()
 
     for sg in segments:
-        length = sg.start + sg.valid
+        length = max(sg.start + sg.valid, 0)
         pending.append(sg)
         if len(pending) == batch:
             flush()
@@ -135,7 +182,7 @@ def encode_segments(codec: Codec, segments: Iterable[Segment], peak: float, batc
 def encode_audio(codec: Codec, audio: np.ndarray, batch: int = 8, progress=None) -> Encoding:
     """Encode mono audio at the codec's rate (see ``encode_segments``)."""
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    contexts, events, n = encode_segments(codec, stream_segments([audio], codec.segment), peak, batch, progress)
+    contexts, events, n = encode_segments(codec, codec_segments(codec, [audio]), peak, batch, progress)
     return Encoding(codec.sample_rate, n / codec.sample_rate, contexts, events)
 
 

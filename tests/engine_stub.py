@@ -11,6 +11,7 @@ import numpy as np
 
 from siam_rt.notes.note_map import HIGH, LOW, NoteMap
 from siam_rt.timbre.bank import Bank
+from siam_rt.timbre.behaviour import REGISTERS, TIMES, Behaviour, Register
 from siam_rt.timbre.preset import EngineDefaults, Preset
 
 RATE = 22050
@@ -27,7 +28,7 @@ class StubModel:
         self.decodes = 0
         self.nan = nan
 
-    def decode(self, vectors: np.ndarray, context: np.ndarray) -> np.ndarray:
+    def decode(self, vectors: np.ndarray, context: np.ndarray, hold=None, noise=None) -> np.ndarray:
         self.decodes += len(vectors)
         t = np.arange(self.event_len) / RATE
         out = np.zeros((len(vectors), self.event_len), np.float32)
@@ -63,14 +64,21 @@ def stub_note_map(layers: tuple[int, ...] = (32, 64, 96, 127)) -> NoteMap:
     return NoteMap(MODEL_ID, centre, spread, np.array(layers))
 
 
-def stub_preset(name: str, bright: float, **engine: float) -> Preset:
+def stub_behaviour(release_s: float = 0.1, decays: bool = False) -> Behaviour:
+    """Sustained (flat) or struck (-30 dB at 1.5 s, then 20 dB/s) held notes, with ``release_s``."""
+    levels = list(-20.0 * np.array(TIMES)) if decays else [0.0] * len(TIMES)
+    return Behaviour([Register(p, levels, 20.0 if decays else 0.0, release_s) for p in REGISTERS], None, "stub")
+
+
+def stub_preset(name: str, bright: float, behaviour: Behaviour | None = None, **engine: float) -> Preset:
     context = np.zeros(16, np.float32)
     context[0] = bright
-    return Preset(name, f"stub {name}", MODEL_ID, context, engine=EngineDefaults(**engine))
+    return Preset(name, f"stub {name}", MODEL_ID, context, engine=EngineDefaults(**engine),
+                  behaviour=behaviour or stub_behaviour())
 
 
 def stub_bank(drums: str | None = None) -> Bank:
-    """"dull" (the default, program 0) and "bright" (program 40)."""
-    presets = {"dull": stub_preset("dull", 0.1, release_s=0.1, reexcite_s=0.15),
-               "bright": stub_preset("bright", 0.9, release_s=0.1, reexcite_s=0.15)}
-    return Bank(presets, "dull", {40: "bright"}, {}, drums)
+    """"dull" (the default, program 0) and "bright" (program 40), both sustained; "struck" (program 8)."""
+    presets = {"dull": stub_preset("dull", 0.1), "bright": stub_preset("bright", 0.9),
+               "struck": stub_preset("struck", 0.5, stub_behaviour(decays=True))}
+    return Bank(presets, "dull", {40: "bright", 8: "struck"}, {}, drums)

@@ -14,11 +14,14 @@ from engine_stub import RATE, StubModel, stub_bank, stub_note_map
 from siam_rt.engine import Engine, EngineConfig, render
 from siam_rt.engine.room import Room
 from siam_rt.engine.voice import INF
+from siam_rt.timbre.behaviour import level_db
 
 
-def make_engine(realtime: bool = False, model: StubModel | None = None, **settings) -> Engine:
+def make_engine(realtime: bool = False, model: StubModel | None = None, preset: str | None = None,
+                **settings) -> Engine:
     cfg = EngineConfig(**{"sample_rate": RATE, "block": 256, **settings})
-    return Engine(model or StubModel(), stub_bank(settings.pop("drums", None)), stub_note_map(), cfg, realtime)
+    return Engine(model or StubModel(), stub_bank(settings.pop("drums", None)), stub_note_map(), cfg, realtime,
+                  preset)
 
 
 def on(note: int, velocity: int = 100, channel: int = 0) -> mido.Message:
@@ -111,7 +114,7 @@ def test_sustain_pedal_holds_until_lifted() -> None:
     out = mono(render(eng, msgs, 1.2))
     held = out[int(0.6 * RATE): int(0.75 * RATE)]
     gone = out[int(0.8 * RATE + 0.15 * RATE):]
-    assert np.abs(held).max() > 0.01  # re-excited while the pedal holds it
+    assert np.abs(held).max() > 0.01  # still sounding while the pedal holds it
     assert np.abs(gone).max() < 1e-4
 
 
@@ -190,36 +193,68 @@ def test_note_on_a_sounding_key_restarts_it() -> None:
     assert len(live) == 1 and live[0].t_on == int(0.1 * RATE)
 
 
-def test_held_note_reexcites_in_whole_periods_and_alternates() -> None:
-    """A note held far beyond one event keeps sounding; strikes come every whole number of periods of f0 and
-    alternate between the note's layer and its neighbour (so the copies are not identical)."""
-    eng = make_engine(room=False)
-    out = mono(render(eng, [(0.0, on(57, 100))], 2.0))  # stub events last 0.37 s
-    assert np.abs(out[int(1.8 * RATE):]).max() > 0.02
-    voice = next(iter(eng.pool))
-    period = RATE / 220.0
-    assert abs(voice.interval / period - round(voice.interval / period)) < 1e-9
-    assert voice.interval < voice.length
-    first = eng._reexcite_row(voice, 1)[0]
-    second = eng._reexcite_row(voice, 2)[0]
-    assert not np.shares_memory(first, second)
-    assert abs(cents(pitch_hz(out, RATE, 1.0, 0.8), 220.0)) < 5  # crossfades keep the pitch
+def _level(out: np.ndarray) -> np.ndarray:
+    """The measure of issue 19: RMS of 256-sample frames in dB, smoothed over 4 frames."""
+    return level_db(out)
 
 
-def test_a_chord_re_excites_staggered_in_whole_periods() -> None:
-    """Notes struck together do not all re-excite (and crossfade) in the same block: each note's first
-    re-excitation comes a different whole number of periods early, at most half an interval."""
+def _rerise(level: np.ndarray, until: int) -> float:
+    """The largest rise of the level above the lowest level reached since the peak, up to frame ``until``."""
+    peak = int(np.argmax(level[:until]))
+    seg = level[peak:until]
+    return float(np.max(seg - np.minimum.accumulate(seg)))
+
+
+@pytest.mark.parametrize("seconds", [2.5, 10.0])
+def test_a_held_struck_note_is_one_strike_that_decays_as_its_source(seconds: float) -> None:
+    """A struck preset's held note decays along its curve (-20 dB/s in the stub) for as long as it is held,
+    with no re-strike (no re-rise), past the 0.37 s decoded event, and then ends by itself."""
+    eng = make_engine(room=False, preset="struck")
+    out = mono(render(eng, [(0.0, on(57, 100))], seconds))
+    level = _level(out)
+    assert _rerise(level, len(level)) < 1.0
+    peak = int(np.argmax(level))
+    at = peak + int(1.5 * RATE / 256)
+    assert abs(level[at] - level[peak] - (-30.0)) < 3.0, level[at] - level[peak]
+    if seconds > 5:
+        assert len(eng.pool) == 0, "a decayed note must end while held"
+
+
+@pytest.mark.parametrize("seconds", [10.0, 60.0])
+def test_a_held_sustained_note_sounds_without_holes_and_in_tune(seconds: float) -> None:
+    """A sustained preset's note held 10 s or 60 s: no hole and no pulse (the level stays within 3 dB of its
+    median after the attack) and still in tune at the end: its loop is whole periods of the note."""
     eng = make_engine(room=False)
-    notes = (48, 52, 55, 60, 64, 67)
-    render(eng, [(0.0, on(n, 100)) for n in notes], 0.01)
-    firsts = []
-    for v in sorted(eng.pool, key=lambda v: v.note):
-        period = RATE / (440.0 * 2 ** ((v.note - 69) / 12))
-        first = v.next_at - v.t_on
-        assert abs(first - round(first / period) * period) <= 0.5 + 1e-9  # whole periods (to the sample)
-        assert v.interval / 2 <= first <= v.interval
-        firsts.append(first)
-    assert len(set(firsts)) == len(notes)
+    out = mono(render(eng, [(0.0, on(57, 100))], seconds))
+    level = _level(out)[int(0.1 * RATE / 256):]
+    med = float(np.median(level))
+    assert level.min() > med - 3.0 and level.max() < med + 3.0, (level.min() - med, level.max() - med)
+    assert abs(cents(pitch_hz(out, RATE, seconds - 0.6, 0.5), 220.0)) < 5
+
+
+def test_the_pedal_lets_a_struck_note_ring_on_its_decay() -> None:
+    """Note-off with the pedal down: the note rings on its own decay exactly as if the key were held; lifting
+    the pedal releases it."""
+    held = mono(render(make_engine(room=False, preset="struck"), [(0.0, on(60))], 1.5))
+    eng = make_engine(room=False, preset="struck")
+    msgs = [(0.0, cc(64, 127)), (0.0, on(60)), (0.1, off(60)), (1.2, cc(64, 0))]
+    out = mono(render(eng, msgs, 1.5))
+    n = int(1.2 * RATE)
+    assert np.array_equal(out[:n], held[:n])
+    assert np.abs(out[int(1.35 * RATE):]).max() < 1e-3 * np.abs(out).max()
+
+
+def test_a_ringing_key_struck_again_restarts_without_a_click() -> None:
+    """Striking a ringing key again damps the old note as the new one starts: one new attack (the level rises
+    once), and no sample-to-sample step larger than the attacks' own."""
+    eng = make_engine(room=False, preset="struck")
+    out = mono(render(eng, [(0.0, on(60)), (0.7, on(60))], 1.5))
+    first = mono(render(make_engine(room=False, preset="struck"), [(0.0, on(60))], 0.7))
+    steps = np.abs(np.diff(out))
+    assert steps.max() <= 1.05 * np.abs(np.diff(first)).max()
+    level = _level(out)
+    assert _rerise(level, int(0.69 * RATE / 256)) < 1.0
+    assert level[int(0.75 * RATE / 256)] > level[int(0.68 * RATE / 256)] + 6.0
 
 
 def test_program_change_switches_preset_and_old_voices_keep_theirs() -> None:
@@ -282,13 +317,13 @@ def test_mod_wheel_decodes_a_brighter_vector_live() -> None:
     model = StubModel()
     eng = make_engine(room=False, model=model)
     render(eng, [(0.0, on(60, 64))], 0.05)
-    plain = next(iter(eng.pool)).strikes[0].src
+    plain = next(iter(eng.pool)).root
     before = model.decodes
     render(eng, [(0.0, cc(1, 127)), (0.0, on(62, 64))], 0.05)
     assert model.decodes == before + 1  # the mod-wheel variant of 62 (its plain row is not needed yet)
     voice = next(v for v in eng.pool if v.note == 62)
     cache = voice.cache
-    assert not np.shares_memory(voice.strikes[0].src, cache.data)
+    assert not np.shares_memory(voice.root, cache.data)
     assert np.shares_memory(plain, cache.data[60 - 21, voice.layer])
     np.testing.assert_allclose(cache.morph_vector(41, 1, 1.0), cache.vectors[41, 2])
 
@@ -385,7 +420,7 @@ def test_live_mod_wheel_rows_come_from_the_worker() -> None:
         eng.schedule(on(60, 64), 0)
         eng.process(256)
         first = next(iter(eng.pool))
-        assert np.shares_memory(first.strikes[0].src, first.cache.data)  # not waiting for the decoder
+        assert np.shares_memory(first.root, first.cache.data)  # not waiting for the decoder
         deadline = time.monotonic() + 30
         while not eng.worker.live and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -394,7 +429,7 @@ def test_live_mod_wheel_rows_come_from_the_worker() -> None:
         eng.schedule(on(60, 64), eng.time)  # 60's variant was requested by the first note
         eng.process(256)
         voice = next(v for v in eng.pool if v.note == 60 and not v.killed)
-        assert not np.shares_memory(voice.strikes[0].src, voice.cache.data)
+        assert not np.shares_memory(voice.root, voice.cache.data)
     finally:
         eng.close()
 

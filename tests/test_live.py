@@ -176,11 +176,11 @@ def test_reload_keeps_the_old_bank_on_a_bad_file_and_takes_a_good_one(tmp_path: 
     assert not reloader.reload("test") and not posted
     assert "piano.json" in messages[-1] and "old presets keep playing" in messages[-1]
     raw = json.loads(good)
-    raw["engine"]["release_s"] = 0.5
+    raw["engine"]["gain_db"] = -3.0
     (folder / "piano.json").write_text(json.dumps(raw))
     assert reloader.reload("test") and len(posted) == 1
     posted[0]()  # what the audio callback runs
-    assert engine.bank is not bank and engine.channels[0].preset.engine.release_s == 0.5
+    assert engine.bank is not bank and engine.channels[0].preset.engine.gain_db == -3.0
     assert engine.channels[9].preset is None
 
 

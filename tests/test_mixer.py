@@ -1,4 +1,5 @@
-"""The block mixer against a sample-by-sample reference: reads, bends, partial blocks, fades, releases, kills."""
+"""The block mixer against a sample-by-sample reference: reads, loops, bends, partial blocks, curves, releases,
+kills."""
 
 from __future__ import annotations
 
@@ -14,23 +15,24 @@ def reference_gain(t: int, env: tuple | None) -> float:
     """The envelope at absolute sample t, one sample at a time."""
     if env is None:
         return 1.0
-    t0, fade_in, out_at, out_len, rel_at, rel_len, kill_at, kill_len = env
+    rel_at, rel_len, kill_at, kill_len = env
     g = 1.0
-    if fade_in and t - t0 < fade_in:
-        g *= (t - t0 + 1) / fade_in
-    for at, length in ((out_at, out_len), (kill_at, kill_len)):
-        if t >= at:
-            g *= max(0.0, 1 - (t - at) / length)
+    if t >= kill_at:
+        g *= max(0.0, 1 - (t - kill_at) / kill_len)
     if t >= rel_at:
         g *= RELEASE_FLOOR ** ((t - rel_at) / rel_len) if t - rel_at < rel_len else 0.0
     return g
 
 
-def reference_read(table: np.ndarray, start: int, length: int, p: float) -> float:
-    p = min(max(p, 0.0), float(length))
+def reference_read(table: np.ndarray, start: int, length: int, p: float, loop: tuple[int, int] = (0, 0)) -> float:
+    def at(i: int) -> float:
+        if loop[1] and i >= loop[0] + loop[1]:
+            i = loop[0] + (i - loop[0]) % loop[1]
+        return float(table.flat[start + min(i, length)])
+
+    p = max(p, 0.0) if loop[1] else min(max(p, 0.0), float(length))
     i = int(p)
-    lo, hi = table.flat[start + i], table.flat[start + i + 1]
-    return float(lo + (p - i) * (hi - lo))
+    return at(i) + (p - i) * (at(i + 1) - at(i))
 
 
 def test_mixer_matches_a_sample_by_sample_reference() -> None:
@@ -52,19 +54,22 @@ def test_mixer_matches_a_sample_by_sample_reference() -> None:
         m = int(rng.integers(1, N - o + 1)) if i % 5 == 0 else N - o
         amp = float(rng.uniform(0.1, 1.0))
         env = None
-        if i % 3 == 1:  # a mix of fades, releases and kills, some inside the block, some not
-            env = (t - int(rng.integers(0, 40)), int(rng.integers(0, 80)),
-                   t + int(rng.integers(0, N)) if i % 2 else INF, int(rng.integers(1, 50)),
-                   t + int(rng.integers(-20, N)) if i % 5 else INF, int(rng.integers(1, 300)),
-                   t + int(rng.integers(0, 2 * N)) if i % 9 == 1 else INF, int(rng.integers(1, 30)))
+        if i % 3 == 1:  # a mix of releases and kills, some inside the block, some not
+            env = (t + int(rng.integers(-20, N)) if i % 5 else INF, int(rng.integers(1, 300)),
+                   t + int(rng.integers(0, 2 * N)) if i % 9 == 1 or i % 5 == 0 else INF, int(rng.integers(1, 30)))
             mixer.fades.append((len(mixer.rows), *env))
+        loop = (int(rng.integers(100, 400)), int(rng.integers(7, 90))) if i % 2 else (0, 0)
+        if loop[1]:
+            pos += float(rng.integers(0, 3000))  # far past the loop's end: the read wraps, perhaps many times
+        d0, d1 = (float(rng.uniform(-30, 0)), float(rng.uniform(-40, 0))) if i % 4 == 1 else (0.0, 0.0)
         mixer.tables[id(table)] = table
-        mixer.rows.append((pos, o, m, length, start, channel, amp, id(table)))
+        mixer.rows.append((pos, o, m, length, start, channel, amp, id(table), *loop, d0, d1))
         r = rates[channel]
         for k in range(o, o + m):
             travel = r.rate * (k - o) if r.cum is None else r.cum[k] - r.cum[o]
-            expected[channel, k] += amp * reference_gain(t + k, env) * reference_read(table, start, length,
-                                                                                      pos + travel)
+            curve = 10 ** ((d0 + (d1 - d0) * (k - o) / m) / 20)
+            expected[channel, k] += amp * curve * reference_gain(t + k, env) * \
+                reference_read(table, start, length, pos + travel, loop)
     bus = np.full((16, N), 7.0, np.float32)
     used = mixer.mix(t, rates, bus)
     assert used == [0, 3, 5]
@@ -77,7 +82,7 @@ def test_whole_sample_reads_are_exact_copies() -> None:
     table[-PAD:] = 0
     mixer = Mixer(N)
     mixer.tables[id(table)] = table
-    mixer.rows.append((10.0, 5, N - 5, 300 - PAD, 0, 2, 1.0, id(table)))
+    mixer.rows.append((10.0, 5, N - 5, 300 - PAD, 0, 2, 1.0, id(table), 0, 0, 0.0, 0.0))
     bus = np.zeros((16, N), np.float32)
     mixer.mix(0, {2: ChannelRate(1.0)}, bus)
     assert (bus[2, :5] == 0).all() and (bus[2, 5:] == table[10: 10 + N - 5]).all()

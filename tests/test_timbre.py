@@ -32,10 +32,11 @@ def write(path: Path, data: object) -> Path:
 
 def test_preset_round_trip(tmp_path: Path) -> None:
     p = Preset("piano", "a piano", MID, np.linspace(-1, 1, 16).astype(np.float32), {"audio": "a.wav"},
-               EngineDefaults(release_s=0.5), np.ones(16, np.float32))
+               EngineDefaults(gain_db=-2.0), np.ones(16, np.float32))
     p.save(tmp_path / "piano.json")
     q = load_preset(tmp_path / "piano.json", MID)
-    assert np.allclose(q.context, p.context, atol=1e-6) and q.engine.release_s == 0.5
+    assert np.allclose(q.context, p.context, atol=1e-6) and q.engine.gain_db == -2.0
+    assert q.behaviour.to_json() == p.behaviour.to_json()
     assert np.allclose(q.note_offset, 1.0)
 
 
@@ -45,7 +46,7 @@ def test_preset_round_trip(tmp_path: Path) -> None:
     (preset_json(context=[0.0] * 15 + ["x"]), r"field 'context' must hold numbers only"),
     (preset_json(schema_version=0), r"field 'schema_version'"),
     (preset_json(name=""), r"field 'name'"),
-    (preset_json(engine={"release_s": -1}), r"field 'engine' out of range"),
+    (preset_json(engine={"reverb_mix": 2}), r"field .engine.reverb_mix. out of range"),
     (preset_json(engine={"attack": 1}), r"field 'engine' has unknown settings attack"),
     (preset_json(note_offset=[1.0] * 3), r"field 'note_offset'"),
 ])

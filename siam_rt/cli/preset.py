@@ -40,14 +40,14 @@ def run_list(args: argparse.Namespace) -> int:
 
     bank = load_bank(args.presets)
     table = Table(title=f"presets ({bank.path.parent})")
-    for col in ("name", "description", "release", "re-excite", "used for"):
+    for col in ("name", "description", "held notes, release and room", "used for"):
         table.add_column(col)
     for name, preset in sorted(bank.presets.items()):
         uses = [f"program {p}" for p, n in sorted(bank.programs.items()) if n == name]
         uses += [f"{f} family" for f, n in bank.families.items() if n == name]
         if name == bank.default:
             uses.insert(0, "default")
-        table.add_row(name, preset.description, f"{preset.engine.release_s:.2f} s", f"{preset.engine.reexcite_s:.2f} s",
+        table.add_row(name, preset.description, preset.behaviour.summary(),
                       ", ".join(uses[:4]) + (" ..." if len(uses) > 4 else ""))
     Console().print(table)
     return 0

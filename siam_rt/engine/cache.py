@@ -4,6 +4,12 @@ Event audio is amplitude-agnostic, so a preset has only 88 x layers distinct eve
 in batches (off the audio thread), resampled once with soxr and kept in one preallocated float32 array that
 the voices read. A cache may be filled whole (live play) or lazily, only the rows a song uses (offline render:
 untouched rows of the zeroed array cost no memory).
+
+Each row is decoded with its envelope held for the whole event and its own stretch of noise, then shaped like
+its instrument (``shape_row``): after its peak its level follows the preset's measured held-note curve for that
+key, and it ends in a sampler-style loop (whole periods of the note, crossfaded) at which the voice goes on for
+as long as the key is held, falling as the source falls. So a held note is one strike that decays or sustains
+as its source does, for any length, from a fixed-size cache.
 """
 
 from __future__ import annotations
@@ -13,14 +19,93 @@ import time
 
 import numpy as np
 
-from siam_rt.engine.room import Room
+from siam_rt.engine.room import Room, synthetic_ir
 from siam_rt.notes.note_map import HIGH, LOW, NoteMap
-from siam_rt.runtime.onnx_model import OnnxModel
+from siam_rt.runtime.onnx_model import NOISE_SPAN, OnnxModel
+from siam_rt.timbre.behaviour import TIMES
 from siam_rt.timbre.preset import Preset
 
 PAD = 4  # zero samples after every event, so interpolated reads past the end read silence
 LEVEL_HOP = 512  # samples per entry of the level table (voice stealing picks the quietest voice)
 KEYS = HIGH - LOW + 1
+HOLD_S = 1.6  # decode every event with its envelope held this long: past the event's end, so it rings throughout
+LOOP_S = 0.15  # a row's loop: about this long, in whole periods of the note
+LOOP_FLOOR_DB = -45.0  # the loop sits where the decoded event is still at least this loud re its peak
+MAX_BOOST_DB = 40.0  # shaping raises a decoded event by at most this much
+SHAPE_HOP_S = 0.0116  # the shaping's level frames (256 samples at 22050 Hz)
+
+
+def noise_offset(key: int, layer: int, variant: int = 0) -> int:
+    """Each (key, layer, variant) gets its own stretch of the decoder's noise, spread by the golden ratio."""
+    return int(((key * 8 + layer) * 0.6180339887 + variant * 0.3819660113) % 1.0 * NOISE_SPAN)
+
+
+def shape_row(row: np.ndarray, rate: int, f0: float, levels_db: np.ndarray, late_db_s: float
+              ) -> tuple[np.ndarray, int, int, int]:
+    """A decoded event shaped like its instrument: (row, peak sample, loop start, loop length).
+
+    After its peak, the row's level follows ``levels_db`` at TIMES (the preset's held-note curve for this key);
+    its last stretch, where it is still within LOOP_FLOOR_DB of its peak, becomes a loop of whole periods of
+    ``f0``, flat in level and crossfaded at its seam, which the voice repeats while the key is held, applying
+    the curve's fall itself (``voice_gain_db``)."""
+    n = len(row)
+    hop = max(16, int(round(SHAPE_HOP_S * rate)))
+    frames = n // hop
+    power = (row[: frames * hop].astype(np.float64).reshape(frames, hop) ** 2).mean(axis=1)
+    power = np.convolve(power, np.ones(3) / 3, mode="same")
+    level = 10 * np.log10(np.maximum(power, 1e-30))
+    peak = int(np.argmax(level[: max(1, int(0.5 * rate / hop))]))
+    alive = np.flatnonzero(level >= level[peak] + LOOP_FLOOR_DB)
+    fade = int(0.03 * rate)
+    shortest = max(2 * fade, int(0.06 * rate))
+    end = min(int(alive[-1]) * hop + hop // 2 if len(alive) else n, n - 8)
+    end = max(end, min(n - 8, (peak + 1) * hop + int(0.3 * rate) + fade))
+    loop_len, match = _best_loop(row, end, fade, rate, f0, shortest, max(shortest + 1, end - (peak + 1) * hop - fade))
+    start = end - loop_len
+    # the gain per frame that makes the level follow the curve after the peak, flat over the loop
+    t = (np.arange(frames) - peak) * hop / rate
+    loop_t = (start - peak * hop) / rate
+    target = curve_db(np.minimum(np.maximum(t, 0.0), loop_t), levels_db, late_db_s)
+    gain_db = np.clip(target - (level - level[peak]), -80.0, MAX_BOOST_DB)
+    gain_db[: peak + 1] = 0.0
+    gain = 10 ** (np.interp(np.arange(n), np.arange(frames) * hop + hop / 2, gain_db) / 20)
+    out = (row * gain).astype(np.float32)
+    if fade > 0 and start - fade >= 0:  # the loop's seam: its end blends into what precedes its start
+        x = np.linspace(0.0, 1.0, fade, endpoint=False, dtype=np.float32)
+        # equal gain where the two sides match (in phase), equal power where they do not (no dip either way)
+        w_in, w_out = (x, 1 - x) if match >= 0.6 else (np.sin(0.5 * np.pi * x), np.cos(0.5 * np.pi * x))
+        out[end - fade: end] = out[end - fade: end] * w_out + out[start - fade: start] * w_in
+    out[end:] = 0.0
+    return out, peak * hop + hop // 2, start, loop_len
+
+
+def _best_loop(row: np.ndarray, end: int, fade: int, rate: int, f0: float, shortest: int, longest: int
+               ) -> tuple[int, float]:
+    """The loop length ending at ``end``, in whole periods of ``f0`` (LOOP_S to twice that, within
+    [shortest, longest]), whose seam matches best: the ``fade`` samples before its start most like those before
+    its end (partials that are not exactly harmonic drift apart over some lengths and cancel in a crossfade).
+    Returns the length and the seam's correlation."""
+    period = rate / f0
+    counts = range(max(1, int(LOOP_S * f0)), max(2, int(2 * LOOP_S * f0)) + 1)
+    lengths = sorted({int(round(c * period)) for c in counts if shortest <= round(c * period) <= longest})
+    if len(lengths) > 40:
+        lengths = lengths[:: -(-len(lengths) // 40)]
+    if not lengths:
+        return int(np.clip(round(max(1, round(LOOP_S * f0)) * period), shortest, max(shortest, longest))), 0.0
+    tail = row[end - fade: end].astype(np.float64)
+    best, score = lengths[0], -np.inf
+    for length in lengths:
+        head = row[end - length - fade: end - length].astype(np.float64)
+        c = float(tail @ head) / (np.linalg.norm(tail) * np.linalg.norm(head) + 1e-30)
+        if c > score:
+            best, score = length, c
+    return best, score
+
+
+def curve_db(t: np.ndarray | float, levels_db: np.ndarray, late_db_s: float) -> np.ndarray:
+    """A held note's level (dB re its peak) ``t`` seconds after its peak: the measured points, then the late fall."""
+    t = np.asarray(t, np.float64)
+    return np.interp(t, TIMES, levels_db) - late_db_s * np.maximum(t - TIMES[-1], 0.0)
 
 
 def preset_key(preset: Preset) -> str:
@@ -77,14 +162,24 @@ class PresetCache:
         self.spread = note_map.spread
         self.data = np.zeros((KEYS, self.layers, self.length + PAD), np.float32)
         self.ready = np.zeros((KEYS, self.layers), bool)
+        # each row's peak, loop start and loop length (samples), and each key's held-note curve and release
+        self.meta = np.zeros((KEYS, self.layers, 3), np.int64)
+        shape = [preset.behaviour.at(LOW + k) for k in range(KEYS)]
+        self.curve = np.array([c[0] for c in shape], np.float64)  # [KEYS, len(TIMES)] dB
+        self.late = np.array([c[1] for c in shape], np.float64)  # dB/s
+        self.release = np.array([c[2] for c in shape], np.float64)  # s
         self.level = np.zeros((KEYS, self.layers, -(-self.length // LEVEL_HOP)), np.float32)
         self.gain = float(10 ** (preset.engine.gain_db / 20))
         self.build_ms = 0.0
         self.decoded = 0
         start = time.perf_counter()
-        ir, model_wet = model.room(preset.context)
-        ir = resample_rows(ir[None], model.sample_rate, rate, int(round(len(ir) * rate / model.sample_rate)))[0]
-        ir *= model.sample_rate / rate  # the same room gain at any rate
+        room = preset.behaviour.room
+        if room is None:  # the context's own room
+            ir, model_wet = model.room(preset.context)
+            ir = resample_rows(ir[None], model.sample_rate, rate, int(round(len(ir) * rate / model.sample_rate)))[0]
+            ir *= model.sample_rate / rate  # the same room gain at any rate
+        else:  # the room measured on the preset's source
+            ir, model_wet = synthetic_ir(room.rt60_s, rate) * np.sqrt(model.sample_rate / rate), room.wet
         mix = preset.engine.reverb_mix if wet is None else wet
         self.wet = float(model_wet if mix is None else mix)
         self.room = Room(ir, self.wet, block)
@@ -103,26 +198,43 @@ class PresetCache:
         for i in range(0, len(todo), batch):
             part = todo[i: i + batch]
             vecs = np.stack([self.vectors[k, layer] for k, layer in part])
-            rows = self.decode(model, vecs)
+            keys = [k for k, _ in part]
+            rows, meta = self.decode(model, vecs, keys, [noise_offset(k, layer) for k, layer in part])
             levels = level_table(rows)
-            for (k, layer), row, lev in zip(part, rows, levels, strict=True):
+            for (k, layer), row, lev, m in zip(part, rows, levels, meta, strict=True):
                 self.data[k, layer, : self.length] = row
                 self.level[k, layer] = lev
+                self.meta[k, layer] = m
                 self.ready[k, layer] = True
         self.decoded += len(todo)
         self.build_ms += (time.perf_counter() - start) * 1e3
         return len(todo)
 
-    def decode(self, model: OnnxModel, vectors: np.ndarray) -> np.ndarray:
-        """Event vectors [N, D] in this preset's context -> rows [N, length] at the cache's rate."""
-        audio = model.decode(vectors.astype(np.float32), self.preset.context)
-        return resample_rows(audio, self.model_rate, self.rate, self.length)
+    def decode(self, model: OnnxModel, vectors: np.ndarray, keys: list[int], noise: list[int]
+               ) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+        """Event vectors [N, D] of ``keys`` (0..87) in this preset's context -> rows [N, length] at the cache's
+        rate, shaped like the instrument (``shape_row``), and each row's (peak, loop start, loop length)."""
+        audio = model.decode(vectors.astype(np.float32), self.preset.context, np.full(len(vectors), HOLD_S),
+                             np.asarray(noise, np.int64))
+        rows = resample_rows(audio, self.model_rate, self.rate, self.length)
+        meta = []
+        for i, k in enumerate(keys):
+            f0 = 440.0 * 2 ** ((LOW + k - 69) / 12)
+            rows[i], *m = shape_row(rows[i], self.rate, f0, self.curve[k], self.late[k])
+            meta.append(tuple(m))
+        return rows, meta
 
-    def live_row(self, model: OnnxModel, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One vector decoded outside the table (humanize, mod wheel): (row with PAD, level table)."""
+    def live_row(self, model: OnnxModel, vector: np.ndarray, key: int, noise: int
+                 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+        """One vector decoded outside the table (humanize, mod wheel): (row with PAD, level table, meta)."""
         row = np.zeros(self.length + PAD, np.float32)
-        row[: self.length] = self.decode(model, vector[None])[0]
-        return row, level_table(row[None, : self.length])[0]
+        rows, meta = self.decode(model, vector[None], [key], [noise])
+        row[: self.length] = rows[0]
+        return row, level_table(row[None, : self.length])[0], meta[0]
+
+    def row(self, key: int, layer: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+        """A filled row of the table: (samples with PAD, level table, (peak, loop start, loop length))."""
+        return self.data[key, layer], self.level[key, layer], tuple(int(x) for x in self.meta[key, layer])
 
     def morph_vector(self, key: int, layer: int, amount: float) -> np.ndarray:
         """The mod-wheel move: from this layer's vector toward the next layer up (brighter), ``amount`` 0..1.

@@ -18,10 +18,8 @@ Live settings may be assigned on ``engine.config`` while it plays; the others ar
 - ``humanize`` (float, 0.0, 0-2, fixed): spread of per-note vectors around the note map's centre; 0: off.
 - ``humanize_variants`` (int, 4, 1-64, fixed): humanized variants decoded per (pitch, layer).
 - ``seed`` (int, 0, fixed): seed of every random choice, so renders repeat exactly.
-- ``xfade_s`` (float, 0.08, 0.001-0.5, fixed): crossfade between a held note's re-excitations.
 - ``soft_gain_db`` (float, -6.0, -24..0, live): soft pedal (CC67): gain of new notes, one layer lower too.
 - ``pressure_gain_db`` (float, 6.0, 0-12, fixed): channel pressure swells a channel by up to this much.
-- ``reexcite`` (bool, True, live): re-excite held notes; off, a held note lasts one event.
 - ``room`` (bool, True, live): apply each preset's room.
 - ``pipeline`` (bool, False, fixed; offline only): run each block's rooms on a second thread while the next block
   is mixed (the same samples, sooner on two cores); ``offline_config`` turns it on.
@@ -50,10 +48,8 @@ class EngineConfig:
     humanize: float = 0.0
     humanize_variants: int = 4
     seed: int = 0
-    xfade_s: float = 0.08
     soft_gain_db: float = -6.0
     pressure_gain_db: float = 6.0
-    reexcite: bool = True
     room: bool = True
     pipeline: bool = False
 
@@ -72,7 +68,6 @@ class EngineConfig:
             ("master_gain_db", -60 <= self.master_gain_db <= 24),
             ("humanize", 0 <= self.humanize <= 2),
             ("humanize_variants", 1 <= self.humanize_variants <= 64),
-            ("xfade_s", 0.001 <= self.xfade_s <= 0.5),
             ("soft_gain_db", -24 <= self.soft_gain_db <= 0),
             ("pressure_gain_db", 0 <= self.pressure_gain_db <= 12),
         ]

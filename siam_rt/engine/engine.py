@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from siam_rt.engine.cache import KEYS, LEVEL_HOP, PresetCache, preset_key
+from siam_rt.engine.cache import KEYS, PresetCache, preset_key
 from siam_rt.engine.channels import Channel
 from siam_rt.engine.config import EngineConfig
 from siam_rt.engine.mixer import ChannelRate, Mixer
@@ -33,8 +33,6 @@ from siam_rt.runtime.onnx_model import OnnxModel
 from siam_rt.timbre.bank import DRUM_CHANNEL, Bank
 from siam_rt.timbre.preset import Preset
 
-REEXCITE_DB = 12.0  # a held note is re-excited at the latest when its event has decayed by this much
-MIN_REEXCITE_S = 0.3  # and never more often than this
 RESTART_S = 0.010  # a note-on on a sounding key fades the old note out over this
 STEAL_S = 0.005  # a stolen voice fades out over this
 CUT_S = 0.002  # all-sound-off
@@ -459,7 +457,7 @@ class Engine:
                 v.sost = False
                 v.release(t)
             if ch.cache is not None:  # once the releases are over, the room's tail goes too: silence within 1 s
-                end = t + int((min(ch.cache.preset.engine.release_s, 0.5) + 0.05) * self.mix_rate)
+                end = t + int((min(float(ch.cache.release.max()), 0.5) + 0.05) * self.mix_rate)
                 self._deferred_fades.append((end, ch.index, ch.cache))
 
     def _note_off(self, ch: Channel, note: int, t: int) -> None:
@@ -488,19 +486,13 @@ class Engine:
         if row is None:
             self._stats.notes_dropped += 1
             return
-        for old in self.pool.on_key(ch.index, note):
+        for old in self.pool.on_key(ch.index, note):  # a re-struck key: the old note damps as the new one sounds
             old.kill(t, int(RESTART_S * self.mix_rate))
         voice = self.pool.allocate(t, int(STEAL_S * self.mix_rate))
-        f0 = 440.0 * 2 ** ((pitch - 69) / 12) * self.tuning
-        interval = self._interval(cache, f0, ch.bend_range, key, layer)
-        voice.start(ch.index, note, key, layer, amp, t, row[0], row[1], cache.length, interval, self._xfade(cache),
-                    int(cache.preset.engine.release_s * self.mix_rate) or int(CUT_S * self.mix_rate),
-                    self._reexcite_row, cache, self._lead(interval, f0, ch.index, note))
+        release = int(cache.release[key] * self.mix_rate) or int(CUT_S * self.mix_rate)
+        voice.start(ch.index, note, key, layer, amp, t, row, cache.length, cache.curve[key], float(cache.late[key]),
+                    cache.rate, release, cache)
         self._stats.notes_played += 1
-
-    def _xfade(self, cache: PresetCache) -> int:
-        """Crossfade between re-excitations: the configured time, at most an eighth of an event."""
-        return int(min(self.config.xfade_s * self.mix_rate, cache.length / 8))
 
     def _key_layer(self, channel: int, note: int, velocity: int, soft: bool) -> tuple[int, int, int]:
         """(played pitch, key index 0..87, velocity layer) of a note-on."""
@@ -519,7 +511,6 @@ class Engine:
         presets = [c.preset for c in self.channels]
         soft = [c.soft for c in self.channels]
         wanted: dict[str, tuple[Preset, set[tuple[int, int]]]] = {}
-        layers = self.note_map.layers
         allowed = self.config.channels
         for _, message in events:
             raw = parse_message(message)
@@ -535,51 +526,21 @@ class Engine:
                 soft[i] = d2 >= 64
             elif kind == 0x90 and d2 > 0 and presets[i] is not None:
                 _, key, layer = self._key_layer(i, d1, d2, soft[i])
-                rows = wanted.setdefault(presets[i].name + str(id(presets[i])), (presets[i], set()))[1]
-                rows.add((key, layer))
-                if self.config.reexcite and layers > 1:
-                    rows.add((key, layer - 1 if layer > 0 else layer + 1))
+                wanted.setdefault(presets[i].name + str(id(presets[i])), (presets[i], set()))[1].add((key, layer))
         for preset, rows in wanted.values():
             cache = self.worker.cache_for(preset)
             if cache is not None:
                 cache.fill(self.model, sorted(rows), batch)
 
-    def _interval(self, cache: PresetCache, f0: float, bend_range: float, key: int, layer: int) -> float:
-        """Re-excitation interval in samples: a whole number of periods of f0 near the preset's interval, or
-        sooner where this event has decayed by REEXCITE_DB (so a held note does not sag between events), short
-        enough that the next event starts (and crossfades) before the current one ends, even bent fully up."""
-        if not self.config.reexcite:
-            return 0.0
-        period = self.mix_rate / f0
-        fastest = self.tuning * 2 ** (bend_range / 12)
-        longest = max(cache.length / 4, cache.length / max(1.0, fastest) - 2 * self._xfade(cache))
-        level = cache.level[key, layer]
-        peak = int(np.argmax(level))
-        below = np.flatnonzero(level[peak:] < level[peak] * 10 ** (-REEXCITE_DB / 20))
-        sag_s = (peak + below[0]) * LEVEL_HOP / self.mix_rate if len(below) else math.inf
-        seconds = max(MIN_REEXCITE_S, min(cache.preset.engine.reexcite_s, sag_s))
-        periods = max(1, round(seconds * f0))
-        while periods > 1 and periods * period > longest:
-            periods -= 1
-        return periods * period
-
-    def _lead(self, interval: float, f0: float, channel: int, note: int) -> float:
-        """How much earlier than one interval a note's first re-excitation comes: up to half an interval, a
-        whole number of periods, spread over notes by the golden ratio. Notes struck together (a chord, or a
-        held cluster) then re-excite at different blocks instead of all crossfading in the same one."""
-        period = self.mix_rate / f0
-        share = ((note + 7 * channel) * 0.6180339887) % 1.0 * 0.5
-        return int(share * round(interval / period)) * period
-
-    def _row(self, cache: PresetCache, key: int, layer: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """A cached row, or the nearest layer of that pitch that is ready (live, mid-build)."""
+    def _row(self, cache: PresetCache, key: int, layer: int):
+        """A cached row (samples, level, meta), or the nearest layer of that pitch that is ready (live,
+        mid-build)."""
         if self.worker.ensure_row(cache, key, layer):
-            return cache.data[key, layer], cache.level[key, layer]
+            return cache.row(key, layer)
         ready = np.flatnonzero(cache.ready[key])
         if len(ready) == 0:
             return None
-        near = int(ready[np.argmin(np.abs(ready - layer))])
-        return cache.data[key, near], cache.level[key, near]
+        return cache.row(key, int(ready[np.argmin(np.abs(ready - layer))]))
 
     def _first_row(self, ch: Channel, cache: PresetCache, key: int, layer: int):
         """The row a new note starts with: mod wheel or humanized variant when decoded, else the cached row."""
@@ -598,19 +559,6 @@ class Engine:
             return self.worker.live_row(("hum", ck, key, layer, variant, amount, seed), cache,
                                         lambda: cache.humanized_vector(key, layer, amount, seed, variant))
         return None
-
-    def _reexcite_row(self, voice: Voice, n: int):
-        """The n-th strike of a held note: its own layer and a neighbour in turn (or the next humanized variant;
-        or the mod wheel's vector), so that successive copies differ."""
-        cache: PresetCache = voice.cache  # type: ignore[assignment]
-        ch = self.channels[voice.channel]
-        live = self._live_row(ch, cache, voice.key, voice.layer, n % self.config.humanize_variants)
-        if live is not None:
-            return live
-        layer = voice.layer
-        if n % 2 == 1 and cache.layers > 1:
-            layer = layer - 1 if layer > 0 else layer + 1
-        return self._row(cache, voice.key, layer) or self._row(cache, voice.key, voice.layer)
 
     # -- reporting ---------------------------------------------------------------------------------------------
 

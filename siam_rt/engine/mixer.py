@@ -1,9 +1,10 @@
-"""Mixes every sounding strike of a block in a few array operations, instead of a loop of small ones per strike.
+"""Mixes every sounding voice of a block in a few array operations, instead of a loop of small ones per voice.
 
-Voices decide, in Python, which strikes sound in a block and over which samples (``Voice.collect``); the mixer
-then reads all of them at once: one gather from each source table (a preset cache, or a live-decoded row), one
-envelope pass over the strikes that fade in the block, and one matrix product that sums strikes into their
-channels' buses. The per-block cost is then nearly flat in the number of voices (the audio callback's budget).
+Voices decide, in Python, what they read in a block and over which samples (``Voice.collect``); the mixer then
+reads all of them at once: one gather from each source table (a preset cache, or a live-decoded row) with the
+reads of looping voices wrapped into their loops, one float32 gain pass over the voices whose held-note curve
+falls or that release or stop in the block, and one matrix product that sums voices into their channels'
+buses. The per-block cost is then nearly flat in the number of voices (the audio callback's budget).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import numpy as np
 INF = 1 << 62
 RELEASE_FLOOR = 1e-3  # the release falls to -60 dB over its length, then stops
 
-# columns of a strike's row (Mixer.rows), and of a fading strike's envelope row (Mixer.fades, after its row index)
-POS, OFF, LEN, SRC_LEN, START, CHAN, AMP, SRC = range(8)
-T0, FADE_IN, OUT_AT, OUT_LEN, REL_AT, REL_LEN, KILL_AT, KILL_LEN = range(1, 9)
+# columns of a voice's row (Mixer.rows), and of a fading voice's envelope row (Mixer.fades, after its row index)
+POS, OFF, LEN, SRC_LEN, START, CHAN, AMP, SRC, LOOP_AT, LOOP_LEN, D0, D1 = range(12)
+REL_AT, REL_LEN, KILL_AT, KILL_LEN = range(1, 5)
+DB = np.float32(np.log(10) / 20)
+LOG_FLOOR = np.float32(np.log(RELEASE_FLOOR))
 
 
 class ChannelRate:
@@ -52,10 +55,11 @@ class Mixer:
         self.fades.clear()
         self.tables.clear()
 
-    # Voices append to ``rows`` a tuple per sounding strike: (read position, first block sample, sample count,
+    # Voices append to ``rows`` a tuple per sounding voice: (read position, first block sample, sample count,
     # the row's length, its first flat index in its table, channel, amplitude, id of the table, which they also
-    # enter in ``tables``); and to ``fades``, for a strike with a fade, release or kill inside the block, (its
-    # row index, t0, fade_in, out_at, out_len, released_at, release_len, killed_at, kill_len) in absolute samples.
+    # enter in ``tables``, loop start and length in the row (length 0: none), the held-note gain in dB at the
+    # first and past the last sample); and to ``fades``, for a voice whose release or kill falls in the block,
+    # (its row index, released_at, release_len, killed_at, kill_len) in absolute samples.
 
     def mix(self, t: int, rates: dict[int, ChannelRate], bus: np.ndarray) -> list[int]:
         """Sum the collected strikes into ``bus`` [16, n] (only the rows of channels that sound are written);
@@ -63,7 +67,7 @@ class Mixer:
         if not self.rows:
             return []
         n = self.block
-        rows = np.array(self.rows, dtype=np.float64)  # [S, 8]
+        rows = np.array(self.rows, dtype=np.float64)  # [S, 12]
         count = len(rows)
         off, length = rows[:, OFF], rows[:, LEN]
         chans = rows[:, CHAN].astype(np.int64)
@@ -74,6 +78,7 @@ class Mixer:
             first = (rows[:, START] + rows[:, POS] - off).astype(np.int64)
             idx = first[:, None] + self._ki[None, :]
             np.maximum(idx, 0, out=idx)
+            _wrap(idx, rows)
             np.minimum(idx, end, out=idx)
             vals = self._gather(idx, rows)
         else:
@@ -83,6 +88,11 @@ class Mixer:
         if len(partial):
             k = self._k[None, :]
             vals[partial] *= (k >= off[partial, None]) & (k < off[partial, None] + length[partial, None])
+        curve = np.flatnonzero((rows[:, D0] != 0) | (rows[:, D1] != 0))
+        if len(curve):  # the held-note curve's fall, linear in dB over the voice's samples of the block
+            x = np.clip((self._k[None, :] - off[curve, None]) / length[curve, None], 0.0, 1.0).astype(np.float32)
+            d0, d1 = rows[curve, D0, None].astype(np.float32), rows[curve, D1, None].astype(np.float32)
+            vals[curve] *= np.exp((d0 + (d1 - d0) * x) * DB)
         if self.fades:
             fades = np.array(self.fades, dtype=np.float64)
             vals[fades[:, 0].astype(np.int64)] *= _envelopes(fades, t + self._k)
@@ -120,32 +130,42 @@ class Mixer:
         i0 = pos.astype(np.int64)
         frac = (pos - i0).astype(np.float32)
         i0 += rows[:, START, None].astype(np.int64)
+        i1 = i0 + 1
+        _wrap(i0, rows)
+        _wrap(i1, rows)
         np.minimum(i0, end, out=i0)
         lo = self._gather(i0, rows)
-        hi = self._gather(np.minimum(i0 + 1, end), rows)
+        hi = self._gather(np.minimum(i1, end, out=i1), rows)
         lo += frac * (hi - lo)
         return lo
 
 
+def _wrap(idx: np.ndarray, rows: np.ndarray) -> None:
+    """Flat read indices [S, n] of looping voices past their loop's end, wrapped back into the loop (in place)."""
+    looping = np.flatnonzero(rows[:, LOOP_LEN] > 0)
+    if len(looping) == 0:
+        return
+    lo = (rows[looping, START] + rows[looping, LOOP_AT]).astype(np.int64)[:, None]
+    span = rows[looping, LOOP_LEN].astype(np.int64)[:, None]
+    sub = idx[looping]
+    past = sub >= lo + span
+    if past.any():
+        idx[looping] = np.where(past, lo + (sub - lo) % span, sub)
+
+
 def _envelopes(rows: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """The gains [E, n] of the fading strikes at absolute sample ``times``: fade-in ramp (x + 1) / L, fade-out
-    and kill ramps 1 - x / L, release RELEASE_FLOOR ** (x / L); a ramp that is over holds 1 (in) or 0 (out).
-    Each shape is computed only for the strikes it touches in this block."""
-    env = np.ones((len(rows), len(times)), np.float64)
+    """The gains [E, n] (float32) of the voices that release or stop in this block, at absolute sample ``times``:
+    the release falls exponentially to RELEASE_FLOOR over its length, then to 0; a kill is a linear ramp."""
+    env = np.ones((len(rows), len(times)), np.float32)
     last = times[-1]
-    fade = rows[:, FADE_IN]
-    sel = np.flatnonzero((fade > 0) & (times[0] < rows[:, T0] + fade))
+    sel = np.flatnonzero(rows[:, KILL_AT] <= last)
     if len(sel):
-        x = times[None, :] - rows[sel, T0, None]
-        env[sel] = np.minimum((x + 1) / fade[sel, None], 1.0)
-    for at, length in ((OUT_AT, OUT_LEN), (KILL_AT, KILL_LEN)):
-        sel = np.flatnonzero(rows[:, at] <= last)
-        if len(sel):
-            x = times[None, :] - rows[sel, at, None]
-            env[sel] *= np.clip(1 - x / rows[sel, length, None], 0.0, 1.0)
+        x = (times[None, :] - rows[sel, KILL_AT, None]) / rows[sel, KILL_LEN, None]
+        env[sel] *= np.clip(1 - x, 0.0, 1.0).astype(np.float32)
     sel = np.flatnonzero(rows[:, REL_AT] <= last)
     if len(sel):
-        x = times[None, :] - rows[sel, REL_AT, None]
-        length = rows[sel, REL_LEN, None]
-        env[sel] *= np.where(x < 0, 1.0, np.where(x < length, RELEASE_FLOOR ** (np.maximum(x, 0) / length), 0.0))
-    return env.astype(np.float32)
+        x = ((times[None, :] - rows[sel, REL_AT, None]) / rows[sel, REL_LEN, None]).astype(np.float32)
+        gain = np.exp(LOG_FLOOR * np.clip(x, 0.0, 1.0))
+        gain[x >= 1.0] = 0.0
+        env[sel] *= gain
+    return env

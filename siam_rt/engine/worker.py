@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from siam_rt.engine.cache import PresetCache, preset_key
+from siam_rt.engine.cache import PresetCache, noise_offset, preset_key
 from siam_rt.notes.note_map import NoteMap
 from siam_rt.runtime.onnx_model import OnnxModel
 from siam_rt.timbre.preset import Preset
@@ -78,7 +78,8 @@ class DecodeWorker:
             self._build(key, preset)
 
     def live_row(self, key: tuple, cache: PresetCache, make_vector: Callable[[], np.ndarray]):
-        """A live-decoded event (row, level) for ``key``, or None while it is being decoded (live only)."""
+        """A live-decoded event (row, level, meta) for ``key`` ((kind, cache key, key index, layer, step or variant,
+        ...)), or None while it is being decoded (live only)."""
         found = self.live.get(key)
         if found is not None:
             return found
@@ -97,7 +98,8 @@ class DecodeWorker:
         self.caches = {**self.caches, key: cache}  # atomic publication: one reference swap
 
     def _decode_live(self, key: tuple, cache: PresetCache, make_vector: Callable[[], np.ndarray]):
-        found = cache.live_row(self.model, make_vector())
+        # key: (kind, cache key, key index, layer, step or variant, ...): each live row its own noise
+        found = cache.live_row(self.model, make_vector(), key[2], noise_offset(key[2], key[3], 1 + int(key[4])))
         self.live[key] = found
         self._live_order[key] = None
         while len(self._live_order) > LIVE_ROWS:

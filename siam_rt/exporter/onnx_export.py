@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from siam_rt.model.checkpoint import load_model, model_id, read_metadata, save_model
+from siam_rt.model.decoder import NOISE_SPAN
 from siam_rt.model.siam import SIAM
 from siam_rt.runtime.manifest import MANIFEST, SCHEMA_VERSION
 
@@ -29,8 +30,9 @@ class _Decoder(nn.Module):
         super().__init__()
         self.decoder = model.decoder
 
-    def forward(self, vectors: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        return self.decoder(vectors, context)
+    def forward(self, vectors: torch.Tensor, context: torch.Tensor, hold: torch.Tensor,
+                noise: torch.Tensor) -> torch.Tensor:
+        return self.decoder.synthesise(vectors, context, hold_s=hold, noise_offset=noise)[0]
 
 
 class _Room(nn.Module):
@@ -82,8 +84,10 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_da
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent if out.parent.exists() else None))
     try:
         with torch.no_grad():
-            _export(_Decoder(model), (torch.randn(4, cfg.event_dim), torch.randn(cfg.context_dim)),
-                    tmp / "decoder.onnx", ["vectors", "context"], ["audio"], {"vectors": {0: batch}, "context": None})
+            _export(_Decoder(model), (torch.randn(4, cfg.event_dim), torch.randn(cfg.context_dim),
+                                      torch.full((4,), -1.0), torch.zeros(4, dtype=torch.int64)),
+                    tmp / "decoder.onnx", ["vectors", "context", "hold", "noise"], ["audio"],
+                    {"vectors": {0: batch}, "context": None, "hold": {0: batch}, "noise": {0: batch}})
             _export(_Room(model), (torch.randn(cfg.context_dim),), tmp / "room.onnx", ["context"], ["ir", "wet"],
                     {"context": None})
             _export(_Encoder(model), (torch.randn(2, cfg.segment),), tmp / "encoder.onnx", ["audio"],
@@ -98,6 +102,8 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_da
             recs = [r for r in load_split(notes_data, "train", cfg.sample_rate, names=None)
                     if r.name.startswith("notes__")]
             fit_note_map(model, mid, recs, timbres=shipped_sources(cfg.sample_rate)).save(tmp / "note_map.npz")
+        elif _note_map_for(out / "note_map.npz", mid):  # a re-export of the same model keeps its fitted note map
+            shutil.copy2(out / "note_map.npz", tmp / "note_map.npz")
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "model_id": mid,
@@ -128,6 +134,14 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_da
     return manifest
 
 
+def _note_map_for(path: Path, mid: str) -> bool:
+    """True when ``path`` is a note map fitted for the model ``mid``."""
+    if not path.is_file():
+        return False
+    with np.load(path, allow_pickle=False) as data:
+        return "model_id" in data and str(data["model_id"]) == mid
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -144,8 +158,11 @@ def check_parity(model: SIAM, folder: Path, seed: int = 0) -> dict[str, float]:
         for b in (1, 16):
             vec = rng.standard_normal((b, cfg.event_dim)).astype(np.float32)
             ctx = rng.standard_normal(cfg.context_dim).astype(np.float32)
-            ref = model.decoder(torch.from_numpy(vec), torch.from_numpy(ctx)).numpy()
-            got = rt.decode(vec, ctx)
+            hold = np.where(rng.random(b) < 0.5, -1.0, rng.uniform(0, 1.6, b)).astype(np.float32)
+            noise = rng.integers(0, NOISE_SPAN, b)
+            ref = model.decoder.synthesise(torch.from_numpy(vec), torch.from_numpy(ctx), hold_s=torch.from_numpy(hold),
+                                           noise_offset=torch.from_numpy(noise))[0].numpy()
+            got = rt.decode(vec, ctx, hold, noise)
             result[f"decoder_b{b}_err_of_peak"] = float(np.max(np.abs(got - ref).max(1) / np.abs(ref).max(1)))
         ctx = rng.standard_normal(cfg.context_dim).astype(np.float32)
         ir, wet = model.room(torch.from_numpy(ctx)[None])

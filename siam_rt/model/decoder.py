@@ -22,6 +22,7 @@ from siam_rt.model.buffers import noise, phases
 from siam_rt.model.config import ModelConfig
 
 MAX_HOLD_S = 1.6  # the longest hold of an event's envelope, in seconds
+NOISE_SPAN = 8192  # noise offsets 0..NOISE_SPAN-1 select different stretches of the fixed noise buffer
 
 
 class FiLMLayer(nn.Module):
@@ -55,9 +56,12 @@ class EventDecoder(nn.Module):
         # fir, noise gain, noise decay, attack, inharmonicity (+ hold, release, swell depth, swell time)
         self.event_head = nn.Linear(h, cfg.fir_taps + (8 if cfg.sustain else 4))
         n = cfg.excitation_len
-        buf = noise(n + cfg.fir_taps, cfg.seed)
-        toeplitz = np.stack([buf[cfg.fir_taps - j: cfg.fir_taps - j + n] for j in range(cfg.fir_taps)], axis=1)
-        self.register_buffer("noise_taps", torch.from_numpy(toeplitz), persistent=False)  # [n, taps]
+        buf = noise(n + NOISE_SPAN + cfg.fir_taps, cfg.seed)  # its first n + taps samples are the training noise
+        m = n + NOISE_SPAN
+        toeplitz = np.stack([buf[cfg.fir_taps - j: cfg.fir_taps - j + m] for j in range(cfg.fir_taps)], axis=1)
+        self.register_buffer("noise_taps", torch.from_numpy(toeplitz[:n].copy()), persistent=False)  # [n, taps]
+        self.register_buffer("noise_taps_long", torch.from_numpy(toeplitz), persistent=False)  # [n + span, taps]
+        self.register_buffer("exc_index", torch.arange(n), persistent=False)
         self.register_buffer("phase0", torch.from_numpy(phases(a, nh, cfg.seed)).reshape(-1), persistent=False)
         self.register_buffer("harmonic_numbers", torch.arange(1, nh + 1, dtype=torch.float32), persistent=False)
         # sample and frame indices split as 16 * coarse + fine (see _damped_sinusoids)
@@ -80,12 +84,18 @@ class EventDecoder(nn.Module):
         return self.synthesise(vectors, context)[0]
 
     def synthesise(self, vectors: torch.Tensor, context: torch.Tensor, pitch_logits: torch.Tensor | None = None,
-                   hold_logits: torch.Tensor | None = None, frames: int | None = None
+                   hold_logits: torch.Tensor | None = None, frames: int | None = None,
+                   hold_s: torch.Tensor | None = None, noise_offset: torch.Tensor | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Unit-norm audio [B,N], the pitch logits [B,P] (for the pitch loss) and the hold logits [B] (for the
         hold loss; None without ``cfg.sustain``). ``pitch_logits`` and ``hold_logits``, when given, replace what
         the event vectors say (a transcription played by the decoder: ``siam_rt.evaluation.ceiling``).
-        ``frames`` renders only the first frames (N = frames * hop), for objectives that need only the start."""
+        ``frames`` renders only the first frames (N = frames * hop), for objectives that need only the start.
+
+        For the instrument: ``hold_s`` [B] (seconds; negative: the vector's own) sets how long the envelope
+        holds, so that a played key's event rings for its whole length; ``noise_offset`` [B] (integers
+        0..NOISE_SPAN-1) picks each event's own stretch of the fixed noise, so notes do not share its spectral
+        fingerprint. Offset 0 is the training noise."""
         cfg = self.cfg
         b = vectors.shape[0]
         context = context.expand(b, -1) if context.dim() == 2 else context.unsqueeze(0).expand(b, -1)
@@ -132,7 +142,7 @@ class EventDecoder(nn.Module):
         res = self._damped_sinusoids(omega, rho, amps, frames)  # [B,N]
         hold = None
         if cfg.sustain:
-            res = res * self._envelope(eh[:, cfg.fir_taps + 4:])[:, : res.shape[1]]
+            res = res * self._envelope(eh[:, cfg.fir_taps + 4:], hold_s)[:, : res.shape[1]]
             hold = eh[:, cfg.fir_taps + 4]
 
         # attack: a short rise (0.5-25 ms) so onsets neither click nor smear
@@ -142,13 +152,17 @@ class EventDecoder(nn.Module):
         head = res[:, :n_att] * rise
 
         # excitation: fixed noise through a learned FIR, with a learned decaying envelope
-        exc = (fir @ self.noise_taps.T) / math.sqrt(cfg.fir_taps)  # [B,n]
+        if noise_offset is None:
+            exc = (fir @ self.noise_taps.T) / math.sqrt(cfg.fir_taps)  # [B,n]
+        else:  # the filtered long buffer, read from each event's offset
+            full = (fir @ self.noise_taps_long.T) / math.sqrt(cfg.fir_taps)  # [B, n + span]
+            exc = torch.gather(full, 1, noise_offset.long()[:, None] + self.exc_index[None, :])
         env = torch.exp(-self.t_exc[None, :] * (20.0 + 300.0 * torch.sigmoid(noise_decay))[:, None])
         exc = exc * env * (0.3 * F.softplus(noise_gain - 1.0))[:, None] * head.norm(dim=1, keepdim=True)
         out = torch.cat([head + exc, res[:, n_att:]], dim=1)
         return out * torch.rsqrt((out * out).sum(dim=1, keepdim=True) + 1e-16), logits, hold
 
-    def _envelope(self, params: torch.Tensor) -> torch.Tensor:
+    def _envelope(self, params: torch.Tensor, hold_s: torch.Tensor | None = None) -> torch.Tensor:
         """A driven tone's envelope [B,N]: an optional slow swell, a hold of up to 1.6 s, then a release.
 
         Bowed and blown notes sound as long as they are played, which free decays alone cannot fit: each event
@@ -157,7 +171,8 @@ class EventDecoder(nn.Module):
         hold, release, depth, swell = params.unbind(dim=-1)
         t = self.t_frames[None, :]
         knee = 0.02  # seconds: a smooth corner at the end of the hold
-        hold_s = (MAX_HOLD_S * torch.sigmoid(hold))[:, None]
+        own = MAX_HOLD_S * torch.sigmoid(hold)
+        hold_s = (own if hold_s is None else torch.where(hold_s >= 0, hold_s, own))[:, None]
         release_s = (0.01 + 0.5 * torch.sigmoid(release))[:, None]
         env = torch.exp(-knee * F.softplus((t - hold_s) / knee) / release_s)
         swell_s = (0.01 + 0.25 * torch.sigmoid(swell))[:, None]

@@ -15,6 +15,7 @@ import numpy as np
 from siam_rt.errors import SiamError
 from siam_rt.runtime.manifest import FILES, Manifest, read_manifest
 
+NOISE_SPAN = 8192  # the decoder's noise offsets are 0..NOISE_SPAN-1 (siam_rt.model.decoder.NOISE_SPAN)
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 
@@ -103,6 +104,7 @@ class OnnxModel:
         m = self.manifest
         dec = self.sessions["decoder.onnx"]
         shapes = {i.name: i.shape for i in dec.get_inputs()}
+        self.takes_hold = "hold" in shapes and "noise" in shapes
         out = dec.get_outputs()[0].shape
         if shapes.get("vectors", [None, None])[-1] != m.event_dim or shapes.get("context") != [m.context_dim] \
                 or out[-1] != m.event_len:
@@ -130,12 +132,24 @@ class OnnxModel:
             out = np.where(bad, np.float32(0), out)
         return out
 
-    def decode(self, vectors: np.ndarray, context: np.ndarray) -> np.ndarray:
-        """Event vectors [N, D] in context [C] -> unit-norm event audio [N, event_len] at the model rate."""
+    def decode(self, vectors: np.ndarray, context: np.ndarray, hold: np.ndarray | None = None,
+               noise: np.ndarray | None = None) -> np.ndarray:
+        """Event vectors [N, D] in context [C] -> unit-norm event audio [N, event_len] at the model rate.
+
+        ``hold`` [N]: seconds each event's envelope holds (negative or None: the vector's own); ``noise`` [N]:
+        each event's offset into the fixed noise (0..8191; None: 0, the training noise). A decoder exported
+        before these inputs existed plays every event with its own hold and the training noise."""
         vectors, context = self._vectors(vectors, context)
         if len(vectors) == 0:
             return np.zeros((0, self.event_len), np.float32)
-        out = self.sessions["decoder.onnx"].run(None, {"vectors": vectors, "context": context})[0]
+        feed = {"vectors": vectors, "context": context}
+        if self.takes_hold:
+            n = len(vectors)
+            feed["hold"] = np.full(n, -1.0, np.float32) if hold is None else \
+                np.ascontiguousarray(np.broadcast_to(hold, (n,)), np.float32)
+            feed["noise"] = np.zeros(n, np.int64) if noise is None else \
+                np.ascontiguousarray(np.broadcast_to(noise, (n,)), np.int64)
+        out = self.sessions["decoder.onnx"].run(None, feed)[0]
         return self._finite(out)
 
     def room(self, context: np.ndarray) -> tuple[np.ndarray, float]:

@@ -11,6 +11,7 @@ from siam_rt.errors import SiamError
 from siam_rt.io.audiofile import read_audio
 from siam_rt.notes.note_map import HIGH, LOW, NoteMap
 from siam_rt.runtime.onnx_model import OnnxModel
+from siam_rt.timbre.behaviour import DEFAULT, Behaviour
 from siam_rt.timbre.preset import EngineDefaults, Preset
 
 
@@ -65,9 +66,11 @@ def keep_in_tune(model: OnnxModel, note_map: NoteMap, context: np.ndarray, offse
 
 
 def extract_preset(model: OnnxModel, path: Path, name: str, description: str, source: dict | None = None,
-                   engine: EngineDefaults | None = None, note_map: NoteMap | None = None) -> Preset:
-    """A preset from a recording: its mean context; with a note map, also the note-map adjustment."""
+                   engine: EngineDefaults | None = None, note_map: NoteMap | None = None,
+                   behaviour: Behaviour | None = None) -> Preset:
+    """A preset from a recording: its mean context; with a note map, also the note-map adjustment. Its held-note
+    behaviour is ``behaviour`` (measured on the source by the caller) or the documented DEFAULT."""
     enc = encode_file(model, path)
     offset = note_offset(model, note_map, enc) if note_map is not None else None
     return Preset(name, description, model.model_id, enc.context.astype(np.float32),
-                  source or {"audio": str(path)}, engine or EngineDefaults(), offset)
+                  source or {"audio": str(path)}, engine or EngineDefaults(), offset, None, behaviour or DEFAULT)

@@ -18,17 +18,17 @@ from siam_rt.timbre.preset import EngineDefaults, Preset
 WORK = "bach/bwv1.6"
 SECONDS = 30.0
 
-#: name -> (description, GM program, room, engine defaults)
-SHIPPED: dict[str, tuple[str, int, str, EngineDefaults]] = {
-    "piano": ("Acoustic grand piano in a studio", 0, "studio", EngineDefaults(release_s=0.35, reexcite_s=1.2)),
-    "harpsichord": ("Harpsichord in a chamber", 6, "chamber", EngineDefaults(release_s=0.2, reexcite_s=1.2)),
-    "strings": ("Bowed string ensemble in a chamber", 48, "chamber", EngineDefaults(release_s=0.4, reexcite_s=0.5)),
-    "guitar": ("Plucked nylon-string guitar in a studio", 24, "studio", EngineDefaults(release_s=0.3, reexcite_s=1.2)),
-    "flute": ("Flute in a studio", 73, "studio", EngineDefaults(release_s=0.2, reexcite_s=0.4)),
-    "horn": ("French horn in a chamber", 60, "chamber", EngineDefaults(release_s=0.25, reexcite_s=0.4)),
-    "marimba": ("Marimba in a studio", 12, "studio", EngineDefaults(release_s=0.3, reexcite_s=1.5)),
-    "piano_dry": ("Piano with no room at all (dry)", 0, "dry", EngineDefaults(release_s=0.3, reexcite_s=1.2)),
-    "piano_hall": ("Piano in a large reverberant hall", 0, "hall", EngineDefaults(release_s=0.4, reexcite_s=1.2)),
+#: name -> (description, GM program, room); how each plays when held, and its room, are measured on the source
+SHIPPED: dict[str, tuple[str, int, str]] = {
+    "piano": ("Acoustic grand piano in a studio", 0, "studio"),
+    "harpsichord": ("Harpsichord in a chamber", 6, "chamber"),
+    "strings": ("Bowed string ensemble in a chamber", 48, "chamber"),
+    "guitar": ("Plucked nylon-string guitar in a studio", 24, "studio"),
+    "flute": ("Flute in a studio", 73, "studio"),
+    "horn": ("French horn in a chamber", 60, "chamber"),
+    "marimba": ("Marimba in a studio", 12, "studio"),
+    "piano_dry": ("Piano with no room at all (dry)", 0, "dry"),
+    "piano_hall": ("Piano in a large reverberant hall", 0, "hall"),
 }
 
 
@@ -57,9 +57,13 @@ def rebuild(preset_source: dict, name: str, description: str, engine: EngineDefa
             note_map: NoteMap | None = None) -> Preset:
     """A preset extracted again from its recorded source (a rendered recipe or an audio file)."""
     if "render" in preset_source:
+        from siam_rt.timbre.behaviour import measure_fluidsynth
+
+        recipe = preset_source["render"]
+        behaviour = measure_fluidsynth(int(recipe["program"]), str(recipe["room"]))
         with tempfile.TemporaryDirectory() as tmp:
             wav = render_source(preset_source, Path(tmp) / "source.wav")
-            return extract_preset(model, wav, name, description, preset_source, engine, note_map)
+            return extract_preset(model, wav, name, description, preset_source, engine, note_map, behaviour)
     audio = Path(preset_source.get("audio", ""))
     if not audio.is_file():
         raise SiamError(f"the preset's source audio {audio} is missing; extract it again from a recording")
@@ -74,7 +78,7 @@ def shipped_sources(sample_rate: int) -> list[np.ndarray]:
     """The recorded source of every shipped preset, rendered again, mono at ``sample_rate``."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (_, program, room, _) in SHIPPED.items():
+        for name, (_, program, room) in SHIPPED.items():
             audio, _ = read_audio(render_source(_source(program, room), Path(tmp) / f"{name}.wav"), sample_rate)
             out.append(audio)
     return out
@@ -83,9 +87,9 @@ def shipped_sources(sample_rate: int) -> list[np.ndarray]:
 def build_shipped(folder: Path, model: OnnxModel) -> list[Preset]:
     """Extract every shipped preset into ``folder`` (bank.json is written separately, by hand)."""
     out = []
-    for name, (description, program, room, engine) in SHIPPED.items():
+    for name, (description, program, room) in SHIPPED.items():
         source = _source(program, room)
-        preset = rebuild(source, name, description, engine, model)  # shipped presets keep the note map as is
+        preset = rebuild(source, name, description, EngineDefaults(), model)  # keeps the note map as is
         preset.save(folder / f"{name}.json")
         out.append(preset)
     return out

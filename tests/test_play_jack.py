@@ -45,9 +45,10 @@ PC_AT = 9.89
 CHORD = (48, 55, 60, 64)
 ALL_OFF = {"dry": (11.4, 11.7, 12.2), "room": (13.7, 14.0, 14.5)}  # chord, keys up (pedal down), all-notes-off
 ALL_OFF_CHANNEL = {"dry": 2, "room": 3}  # channel 3: the default preset; channel 4 pinned to piano (with room)
-SECONDS = 17.0  # recording length
+FOUR = ((16.0, 57), (16.6, 69), (17.2, 72), (17.8, 76))  # channel 5 (the default preset), each held 0.4 s
+SECONDS = 19.0  # recording length
 MATCH = 0.99  # a note placed in a recording that holds the engine's output matches its offline render this well
-NOTE_LABELS = ("space", "pitch", "pedal_note", "phrase", "dry_chord48", "room_chord48")  # onsets found for these
+NOTE_LABELS = ("space", "pitch", "pedal_note", "phrase", "dry_chord48", "room_chord48", "four")  # onsets found
 
 pytestmark = pytest.mark.jack  # under CI these must run, not skip (see conftest)
 
@@ -133,6 +134,8 @@ def script(midi: MidiSender, t0: float) -> dict[str, float]:
         events += [(on, f"{kind}_chord{n}", [0x90 | ch, n, 110]) for n in CHORD]
         events += [(keys_up, f"{kind}_chord{n}_off", [0x80 | ch, n, 0]) for n in CHORD]
         events += [(all_off, f"{kind}_all_off", [0xB0 | ch, 123, 0]), (all_off + 1.1, f"{kind}_up", [0xB0 | ch, 64, 0])]
+    for t, note in FOUR:
+        events += [(t, f"four{note}", [0x94, note, 100]), (t + 0.4, f"four{note}_off", [0x84, note, 0])]
     sent = {}
     for t, label, message in sorted(events, key=lambda e: e[0]):
         sent[label] = midi.at(t0 + t, message)
@@ -251,7 +254,7 @@ def test_started_and_stopped_cleanly(session: Session) -> None:
     assert rate == session.rate and len(rec) >= len(session.audio) and s["recorder_dropped_frames"] == 0
     peaks_db = [20 * math.log10(float(np.abs(a).max())) for a in (rec.mean(axis=1), session.audio)]
     assert abs(peaks_db[0] - peaks_db[1]) < 0.5, peaks_db
-    assert s["notes_played"] == len(SPACING) + len(PITCHES) + 1 + len(PHRASE) + 2 * len(CHORD), s
+    assert s["notes_played"] == len(SPACING) + len(PITCHES) + 1 + len(PHRASE) + 2 * len(CHORD) + len(FOUR), s
     assert s["active_voices"] == 0 and s["callback_errors"] == 0 and s["nonfinite_samples"] == 0, s
     assert "played " in s["output"] and "underruns" in s["output"]
     print(f"period {session.period}: underruns {s['underruns']}, CPU mean {s['cpu_load_mean']:.3f} max "
@@ -273,6 +276,46 @@ def test_onsets_keep_the_sent_spacing(session: Session) -> None:
     limit_ms = 1e3 * session.period / rate + 2
     print(f"period {session.period}: spacing errors (ms) {np.round(errors_ms, 2).tolist()}, limit {limit_ms:.2f}; "
           f"matches {[round(p.match, 4) for p in placed[0]]}")
+    judge(max(abs(e) for e in errors_ms) <= limit_ms, f"spacing errors {errors_ms} ms", session, placed)
+
+
+def attacks(x: np.ndarray, start: int, stop: int, rate: int, window_s: float = 0.01, share: float = 0.25) -> list[int]:
+    """Every attack between frames ``start`` and ``stop``: peaks of the 10 ms peak envelope of the differentiated
+    signal (attacks are broadband; held tones are not) above ``share`` of the largest, at least 100 ms apart. A
+    held note struck again, or pulsing, shows as more than one."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    w = int(window_s * rate)
+    env = sliding_window_view(np.abs(np.diff(x[start: stop])), w).max(axis=1)
+    gap = int(0.1 * rate)
+    found: list[int] = []
+    for i in np.argsort(env)[::-1]:
+        if env[i] < share * env.max():
+            break
+        if all(abs(int(i) - j) >= gap for j in found):
+            found.append(int(i))
+    return sorted(start + i for i in found)
+
+
+def test_four_notes_are_four_onsets_in_tune_and_in_time(session: Session) -> None:
+    """MIDI 57, 69, 72 and 76, 0.6 s apart and 0.4 s long on the default preset's piano: four attacks (a held note
+    is never struck again), each within 25 cents, spaced within one period + 2 ms of 0.6 s."""
+    x, rate = session.audio, session.rate
+    labels = [f"four{n}" for _, n in FOUR]
+    first = session.onsets[labels[0]]
+    found = attacks(x, first - int(0.05 * rate), first + int(2.4 * rate), rate)
+    assert len(found) == len(FOUR), f"{len(found)} attacks at {[(f - first) / rate for f in found]} s"
+    for (_, note), label in zip(FOUR, labels, strict=True):
+        on = session.onsets[label]
+        off = cents(pitch_hz(x[on + int(0.05 * rate): on + int(0.35 * rate)], rate), note)
+        assert abs(off) < 25, f"MIDI {note} is {off:.1f} cents off"
+    sounds = [alone(session.presets, rate, 0x94, n, 0.4) for _, n in FOUR]
+    placed = session.place(labels, sounds)
+    sent = [session.sent[label] for label in labels]  # 0.6 s apart, as sent
+    errors_ms = [1e3 * ((placed[0][i].frame - placed[0][i - 1].frame) / rate - (sent[i] - sent[i - 1]))
+                 for i in range(1, len(FOUR))]
+    limit_ms = 1e3 * session.period / rate + 2
+    print(f"period {session.period}: four notes, spacing errors (ms) {np.round(errors_ms, 2).tolist()}")
     judge(max(abs(e) for e in errors_ms) <= limit_ms, f"spacing errors {errors_ms} ms", session, placed)
 
 

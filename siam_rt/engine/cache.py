@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from bisect import bisect_right
 
 import numpy as np
 
@@ -106,6 +107,17 @@ def curve_db(t: np.ndarray | float, levels_db: np.ndarray, late_db_s: float) -> 
     """A held note's level (dB re its peak) ``t`` seconds after its peak: the measured points, then the late fall."""
     t = np.asarray(t, np.float64)
     return np.interp(t, TIMES, levels_db) - late_db_s * np.maximum(t - TIMES[-1], 0.0)
+
+
+def curve_db_at(t: float, levels_db: tuple[float, ...], late_db_s: float) -> float:
+    """``curve_db`` at one time, in plain Python (the audio callback calls it per voice and block)."""
+    if t >= TIMES[-1]:
+        return levels_db[-1] - late_db_s * (t - TIMES[-1])
+    if t <= 0.0:
+        return levels_db[0]
+    i = bisect_right(TIMES, t) - 1
+    a, b = TIMES[i], TIMES[i + 1]
+    return levels_db[i] + (levels_db[i + 1] - levels_db[i]) * (t - a) / (b - a)
 
 
 def preset_key(preset: Preset) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from siam_rt.engine.cache import LEVEL_HOP, curve_db
+from siam_rt.engine.cache import LEVEL_HOP, curve_db_at
 from siam_rt.engine.mixer import INF, RELEASE_FLOOR, ChannelRate, Mixer
 
 SILENT_DB = -90.0  # a decaying voice this far below its peak has ended
@@ -22,7 +22,7 @@ class Voice:
 
     __slots__ = ("channel", "note", "key", "layer", "amp", "t_on", "root", "start_index", "level", "length", "pos",
                  "peak", "loop_at", "loop_len", "loop_db", "curve", "late", "rate", "released_at", "release_len",
-                 "killed_at", "kill_len", "key_down", "sost", "cache", "faded")
+                 "killed_at", "kill_len", "key_down", "sost", "cache")
 
     def start(self, channel: int, note: int, key: int, layer: int, amp: float, t_on: int,
               row: tuple[np.ndarray, np.ndarray, tuple[int, int, int]], length: int, curve: np.ndarray, late: float,
@@ -34,13 +34,12 @@ class Voice:
         self.t_on, self.length = t_on, length
         src, self.level, (self.peak, self.loop_at, self.loop_len) = row
         self.root, self.start_index = _table_of(src)
-        self.curve, self.late, self.rate = curve, late, rate
-        self.loop_db = float(curve_db((self.loop_at - self.peak) / rate, curve, late))
+        self.curve, self.late, self.rate = tuple(float(x) for x in curve), late, rate
+        self.loop_db = curve_db_at((self.loop_at - self.peak) / rate, self.curve, late)
         self.pos = 0.0
         self.released_at, self.release_len = INF, max(1, release_len)
         self.killed_at, self.kill_len = INF, 1
         self.key_down, self.sost = True, False
-        self.faded = False
         self.cache = cache  # the PresetCache the note started with (a program change keeps it)
         return self
 
@@ -76,7 +75,7 @@ class Voice:
         the curve's fall since the loop's start."""
         if self.loop_len == 0 or pos <= self.loop_at:
             return 0.0
-        return float(curve_db((pos - self.peak) / self.rate, self.curve, self.late)) - self.loop_db
+        return curve_db_at((pos - self.peak) / self.rate, self.curve, self.late) - self.loop_db
 
     def level_at(self, t: int) -> float:
         """Roughly how loud the voice is at ``t`` (for stealing the quietest)."""

@@ -88,3 +88,25 @@ def compare(presets: list, room: bool = False) -> dict:
         out[preset.name] = {"registers": rows, "tail_siam": [float(x) for x in tail_db(staccato, RATE)],
                             "tail_source": [float(x) for x in src_tail], "room": room_name}
     return out
+
+
+def main() -> None:
+    """`python -m siam_rt.evaluation.held OUT.json`: the comparison for every shipped preset, as JSON."""
+    import json
+    import sys
+
+    from siam_rt.timbre.bank import load_bank
+
+    bank = load_bank(None)
+    result = compare([bank.presets[n] for n in sorted(bank.presets)])
+    text = json.dumps(result, indent=1) + "\n"
+    if len(sys.argv) > 1:
+        from pathlib import Path
+
+        Path(sys.argv[1]).write_text(text)
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from siam_rt.analysis.timeline import Encoding, Event
 from siam_rt.errors import SiamError
-from siam_rt.io.blockwriter import file_mode
+from siam_rt.io.atomic import atomic_path
 
 SCHEMA_VERSION = 1
 KIND = "siam-rt encoding"
@@ -57,18 +56,8 @@ def to_json(enc: Encoding, segment: int, hop: int) -> dict[str, Any]:
 
 def save_encoding(path: str | os.PathLike, enc: Encoding, segment: int, hop: int) -> None:
     """Write ``path`` atomically: a temporary file in the same folder, renamed into place when complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(to_json(enc, segment, hop), fh, separators=(",", ":"))
-            fh.write("\n")
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(to_json(enc, segment, hop), separators=(",", ":")) + "\n")
 
 
 class _Checker:

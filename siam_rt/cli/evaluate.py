@@ -31,9 +31,14 @@ def add_parser(subparsers: Any) -> None:
                          description="For every preset: the median f0 of each MIDI pitch 36-96 at velocity 100 "
                          "against the pitch (cents), loudness and brightness over velocities 20-127, and the timbre "
                          "distance (MFCC means, 12 notes) of every pair of presets against the distance within a "
-                         "preset between velocities 90 and 100. Prints the figures, writes JSON and a PNG.")
+                         "preset between velocities 90 and 100; and held notes against each preset's FluidSynth "
+                         "source at C2-C6 (held 2.5 s, dry: the level 0.5 and 1.5 s after the peak, the re-rise, a "
+                         "hole, the release) and the tail of a staccato C4 in each one's room. Prints the figures, "
+                         "writes JSON and two PNGs (pitch; held-note envelopes, SIAM over source).")
     add_model_option(p)
     p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    p.add_argument("--no-sources", action="store_true",
+                   help="held notes: SIAM's figures alone (no FluidSynth renders of the sources)")
     add_out_option(p, "JSON results file (the PNG goes beside it)", default="eval_notes.json")
     p.set_defaults(func=run_notes)
     p = group.add_parser("ceiling", help="chroma of a perfect transcription played by the decoder (needs torch)",
@@ -79,9 +84,12 @@ def run_ceiling(args: argparse.Namespace) -> int:
 
 
 def run_notes(args: argparse.Namespace) -> int:
+    import shutil
+
     from rich.console import Console
     from rich.table import Table
 
+    from siam_rt.evaluation.held import compare, plot_held
     from siam_rt.evaluation.notes import evaluate_presets, plot_cents
     from siam_rt.notes.note_map import NoteMap
     from siam_rt.runtime.onnx_model import OnnxModel
@@ -103,11 +111,41 @@ def run_notes(args: argparse.Namespace) -> int:
     closest = min(result["pairs"].items(), key=lambda kv: kv[1]["distance"] - kv[1]["within"])
     console.print(f"closest pair {closest[0]}: distance {closest[1]['distance']:.2f} against within "
                   f"{closest[1]['within']:.2f}; every pair apart: {result['all_pairs_apart']}")
+    with console.status("held notes") as status:
+        status.update("held notes and rooms against the sources")
+        sources = not args.no_sources and shutil.which("fluidsynth") is not None
+        result["held"] = compare([bank.presets[n] for n in sorted(bank.presets)], args.model, args.presets, sources)
+    console.print(held_table(result["held"]))
     result["model_id"] = model.model_id
     args.out.write_text(json.dumps(result, indent=1))
     plot_cents(result, args.out.with_suffix(".png"))
-    console.print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    held_png = args.out.with_name(args.out.stem + "_held.png")
+    plot_held(result["held"], held_png)
+    console.print(f"wrote {args.out}, {args.out.with_suffix('.png')} and {held_png}")
     return 0
+
+
+def held_table(held: dict) -> Any:
+    """The held-note figures as a table: SIAM / source per preset and register, and the staccato tails."""
+    from rich.table import Table
+
+    table = Table(title="held notes, velocity 96, 2.5 s, dry: SIAM / source (dB re peak; s)")
+    for col in ("preset", "MIDI", "+0.5 s", "+1.5 s", "re-rise", "hole", "release (-40 dB)", "tail +0.5 / +1.0 s"):
+        table.add_column(col)
+
+    def pair(row: dict, key: str, fmt: str) -> str:
+        s = format(row["siam"][key], fmt)
+        return s if "source" not in row else f"{s} / {format(row['source'][key], fmt)}"
+
+    for name, entry in sorted(held.items()):
+        tails = "{:.1f}/{:.1f}".format(*entry["tail_siam"])
+        if "tail_source" in entry:
+            tails += " vs {:.1f}/{:.1f}".format(*entry["tail_source"])
+        for i, (pitch, row) in enumerate(entry["registers"].items()):
+            table.add_row(name if i == 0 else "", pitch, pair(row, "at_0_5", ".1f"), pair(row, "at_1_5", ".1f"),
+                          pair(row, "rerise", ".1f"), pair(row, "hole", ".1f"), pair(row, "release_s", ".2f"),
+                          tails if i == 0 else "")
+    return table
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from siam_rt.data.instruments import INSTRUMENTS, ROOMS, VELOCITIES, Instrument,
 from siam_rt.data.labels import LABEL_RATE, Note, note_value_name, write_labels
 from siam_rt.data.midi_notes import midi_notes
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import atomic_path
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SAMPLE_RATE = 22050
@@ -118,8 +119,8 @@ def render_job(job: Job, out: Path, soundfont: Path) -> None:
               for n in notes]
     write_labels(out / f"{job.split}_labels" / f"{job.name}.csv", labels)
     wav = out / f"{job.split}_data" / f"{job.name}.wav"
-    sf.write(wav.with_suffix(".part.wav"), audio, SAMPLE_RATE, subtype="PCM_16")
-    os.replace(wav.with_suffix(".part.wav"), wav)
+    with atomic_path(wav, ".part.wav") as tmp:
+        sf.write(tmp, audio, SAMPLE_RATE, subtype="PCM_16")
 
 
 def score_midi(work: str) -> mido.MidiFile:

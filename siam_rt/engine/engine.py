@@ -22,8 +22,10 @@ import numpy as np
 from siam_rt.engine.cache import KEYS, PresetCache, preset_key
 from siam_rt.engine.channels import Channel
 from siam_rt.engine.config import EngineConfig
+from siam_rt.engine.controls import CUT_S, MidiActions
+from siam_rt.engine.midi import CONTROL, CONTROLLERS, NOTE_ON, PROGRAM, parse_message, typed
 from siam_rt.engine.mixer import ChannelRate, Mixer
-from siam_rt.engine.scheduler import Raw, Scheduler, parse_message
+from siam_rt.engine.scheduler import Scheduler
 from siam_rt.engine.voice import Voice
 from siam_rt.engine.voices import VoicePool
 from siam_rt.engine.worker import DecodeWorker
@@ -35,7 +37,6 @@ from siam_rt.timbre.preset import Preset
 
 RESTART_S = 0.010  # a note-on on a sounding key fades the old note out over this
 STEAL_S = 0.005  # a stolen voice fades out over this
-CUT_S = 0.002  # all-sound-off
 MOD_STEPS = 16  # the mod wheel is decoded at this many steps
 SQRT_HALF = math.sqrt(0.5)
 
@@ -61,7 +62,7 @@ class EngineStats:
     decoder_errors: list[str] = field(default_factory=list)
 
 
-class Engine:
+class Engine(MidiActions):
     """A multi-timbral SIAM instrument; see the module docstring.
 
     ``preset`` (a name) plays on every channel that has no program change; ``preset_map`` pins channels
@@ -116,6 +117,7 @@ class Engine:
                 raise SiamError(f"preset map: channel {ch + 1} is not a MIDI channel 1-16")
         self.channels = [self._initial_channel(i) for i in range(16)]
         self._layers = [note_map.layer_of(v) for v in range(128)]
+        self._midi_tables()
         self._amps = [note_map.amplitude(v) for v in range(128)]
 
     # -- set-up ------------------------------------------------------------------------------------------------
@@ -370,96 +372,6 @@ class Engine:
                 if cache is not None:
                     ch.preset, ch.cache, ch.pending = ch.pending, cache, None
 
-    def _apply(self, raw: Raw, t: int, offset: int) -> None:
-        status, d1, d2 = raw
-        i, kind = status & 0x0F, status & 0xF0
-        allowed = self.config.channels
-        if allowed is not None and i not in allowed:
-            return
-        ch = self.channels[i]
-        if kind == 0x90 and d2 > 0:
-            self._note_on(ch, d1, d2, t)
-        elif kind == 0x80 or kind == 0x90:
-            self._note_off(ch, d1, t)
-        elif kind == 0xB0:
-            self._control(ch, d1, d2, t, offset)
-        elif kind == 0xC0:
-            ch.program = d1
-            if not ch.fixed:
-                self._assign(ch, self.bank.for_program(d1))
-        elif kind == 0xE0:
-            ch.bend = ((d2 << 7) | d1) - 8192
-            ch.bend_changed(offset)
-        elif kind == 0xD0:
-            ch.pressure = d1
-            ch.gain_changed(offset)
-        # 0xA0 (polyphonic aftertouch) is not used
-
-    def _control(self, ch: Channel, cc: int, value: int, t: int, offset: int) -> None:
-        if cc == 1:
-            ch.mod = value
-        elif cc == 7:
-            ch.volume = value
-            ch.gain_changed(offset)
-        elif cc == 11:
-            ch.expression = value
-            ch.gain_changed(offset)
-        elif cc == 10:
-            ch.pan = value
-            ch.pan_changed(offset)
-        elif cc == 64:
-            ch.sustain = value >= 64
-            if not ch.sustain:
-                for v in self.pool.on_channel(ch.index):
-                    if not v.key_down and not v.sost:
-                        v.release(t)
-        elif cc == 66:
-            down = value >= 64
-            if down and not ch.sostenuto:
-                for v in self.pool.on_channel(ch.index):
-                    v.sost = v.key_down and not v.released
-            elif not down and ch.sostenuto:
-                for v in self.pool.on_channel(ch.index):
-                    v.sost = False
-                    if not v.key_down and not ch.sustain:
-                        v.release(t)
-            ch.sostenuto = down
-        elif cc == 67:
-            ch.soft = value >= 64
-        elif cc in (101, 100):
-            ch.rpn = (value, ch.rpn[1]) if cc == 101 else (ch.rpn[0], value)
-        elif cc in (99, 98):
-            ch.rpn = (127, 127)  # an NRPN: data entry no longer means an RPN
-        elif cc == 6 and ch.rpn == (0, 0):
-            ch.bend_range = float(value) + (ch.bend_range % 1)
-            ch.bend_changed(offset)
-        elif cc == 38 and ch.rpn == (0, 0):
-            ch.bend_range = math.floor(ch.bend_range) + value / 100
-            ch.bend_changed(offset)
-        elif cc == 120:
-            for v in self.pool.on_channel(ch.index):
-                v.kill(t, int(CUT_S * self.mix_rate))
-            if ch.cache is not None:
-                self._room_fades.append(ch.cache)  # all *sound* off: the room's tail too
-        elif cc == 121:
-            was_sustained = ch.sustain or ch.sostenuto
-            ch.reset_controllers()
-            ch.gain_changed(offset)
-            ch.bend_changed(offset)
-            if was_sustained:
-                for v in self.pool.on_channel(ch.index):
-                    v.sost = False
-                    if not v.key_down:
-                        v.release(t)
-        elif cc == 123 or 124 <= cc <= 127:
-            for v in self.pool.on_channel(ch.index):
-                v.key_down = False
-                v.sost = False
-                v.release(t)
-            if ch.cache is not None:  # once the releases are over, the room's tail goes too: silence within 1 s
-                end = t + int((min(float(ch.cache.release.max()), 0.5) + 0.05) * self.mix_rate)
-                self._deferred_fades.append((end, ch.index, ch.cache))
-
     def _note_off(self, ch: Channel, note: int, t: int) -> None:
         for v in self.pool.on_key(ch.index, note):
             if v.key_down:
@@ -516,16 +428,16 @@ class Engine:
             raw = parse_message(message)
             if raw is None:
                 continue
-            status, d1, d2 = raw
-            i, kind = status & 0x0F, status & 0xF0
+            m = typed(raw)
+            i = m.channel
             if allowed is not None and i not in allowed:
                 continue
-            if kind == 0xC0 and not self.channels[i].fixed:
-                presets[i] = self.bank.for_program(d1)
-            elif kind == 0xB0 and d1 == 67:
-                soft[i] = d2 >= 64
-            elif kind == 0x90 and d2 > 0 and presets[i] is not None:
-                _, key, layer = self._key_layer(i, d1, d2, soft[i])
+            if m.kind == PROGRAM and not self.channels[i].fixed:
+                presets[i] = self.bank.for_program(m.a)
+            elif m.kind == CONTROL and CONTROLLERS.get(m.a) == "soft":
+                soft[i] = m.b >= 64
+            elif m.kind == NOTE_ON and presets[i] is not None:
+                _, key, layer = self._key_layer(i, m.a, m.b, soft[i])
                 wanted.setdefault(presets[i].name + str(id(presets[i])), (presets[i], set()))[1].add((key, layer))
         for preset, rows in wanted.values():
             cache = self.worker.cache_for(preset)

@@ -10,27 +10,8 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
 
-#: a channel message as (status byte, data 1, data 2)
-Raw = tuple[int, int, int]
-
-
-def parse_message(message: Any) -> Raw | None:
-    """A mido Message, raw bytes or a sequence of ints -> (status, d1, d2); None for what the engine ignores
-    (system and meta messages, running status without a status byte)."""
-    if hasattr(message, "bytes") and callable(message.bytes):
-        if getattr(message, "is_meta", False):
-            return None
-        data = message.bytes()
-    else:
-        data = list(message)
-    if not data or not 0x80 <= data[0] < 0xF0:
-        return None
-    status = data[0]
-    d1 = data[1] & 0x7F if len(data) > 1 else 0
-    d2 = data[2] & 0x7F if len(data) > 2 else 0
-    return status, d1, d2
+from siam_rt.engine.midi import Raw, parse_message  # noqa: F401  (re-exported)
 
 
 class Scheduler:

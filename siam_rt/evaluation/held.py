@@ -9,14 +9,18 @@ the tail of a staccato C4 (0.1 s) 0.5 s and 1.0 s after note-off, each in its ow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
 
-from siam_rt.timbre.behaviour import REGISTERS, STACCATO, level_db, tail_db
+from siam_rt.notes.measure import REGISTERS, STACCATO, level_db, tail_db
 
 HOLD, SECONDS, RATE, HOP = 2.5, 4.0, 22050, 256
+TAIL_TIMES = (0.5, 1.0)  # seconds after the staccato note's note-off
 FLOOR_DB = -80.0  # levels are compared down to here: below it, both are silence (a voice ends at -90 dB)
 
 
@@ -50,7 +54,15 @@ def held_figures(audio: np.ndarray, hold: float = HOLD, rate: int = RATE) -> Hel
     return HeldFigures(at(0.5), at(1.5), rerise, hole, float(release))
 
 
-def siam_note(engine_of, name: str, pitch: int, hold: float = HOLD, seconds: float = SECONDS) -> np.ndarray:
+def envelope(audio: np.ndarray, rate: int = RATE, step_s: float = 0.05) -> list[float]:
+    """The level (dB re its peak, floored) every ``step_s`` seconds, for the PNG."""
+    env = level_db(audio)
+    env = np.maximum(env - env.max(), FLOOR_DB)
+    return [round(float(x), 1) for x in env[:: max(1, int(step_s * rate / HOP))]]
+
+
+def siam_note(engine_of: Callable[[str], Any], name: str, pitch: int, hold: float = HOLD,
+              seconds: float = SECONDS) -> np.ndarray:
     """One note of preset ``name`` through the offline engine (``engine_of(name)`` makes it), mono at 22050 Hz."""
     from siam_rt.engine.offline import render
 
@@ -62,51 +74,69 @@ def siam_note(engine_of, name: str, pitch: int, hold: float = HOLD, seconds: flo
         eng.close()
 
 
-def compare(presets: list, room: bool = False) -> dict:
-    """For every preset with a FluidSynth source: per register, SIAM's figures beside the source's; and the
-    staccato tails in each one's room."""
-    from siam_rt.data.note_renders import render_notes
+def compare(presets: list[Any], model_dir: Any = None, presets_dir: Any = None, sources: bool = True) -> dict:
+    """Per preset and register, SIAM's held-note figures (and envelope) beside its FluidSynth source's where it
+    has one (``sources``: and FluidSynth is there); the staccato tails, each in its own room."""
     from siam_rt.engine import load_engine
     from siam_rt.engine.config import offline_config
 
-    def engine_of(with_room: bool):
-        return lambda name: load_engine(config=offline_config(RATE, room=with_room), realtime=False, preset=name)
+    def engine_of(room: bool) -> Callable[[str], Any]:
+        config = offline_config(RATE, room=room)
+        return lambda name: load_engine(model_dir, presets_dir, config, realtime=False, preset=name)
 
     out: dict = {}
     for preset in presets:
-        recipe = preset.source.get("render")
-        if recipe is None:
-            continue
-        program, room_name = int(recipe["program"]), str(recipe["room"])
+        recipe = preset.source.get("render") if sources else None
         rows = {}
         for pitch in REGISTERS:
-            siam = held_figures(siam_note(engine_of(False), preset.name, pitch))
-            src = held_figures(render_notes(program, [(pitch, 96, 0.0, HOLD)], SECONDS))
-            rows[str(pitch)] = {"siam": asdict(siam), "source": asdict(src)}
+            siam = siam_note(engine_of(False), preset.name, pitch)
+            row = {"siam": asdict(held_figures(siam)), "siam_envelope": envelope(siam)}
+            if recipe is not None:
+                src = _source_render(int(recipe["program"]), [(pitch, 96, 0.0, HOLD)], SECONDS)
+                row.update(source=asdict(held_figures(src)), source_envelope=envelope(src))
+            rows[str(pitch)] = row
         staccato = siam_note(engine_of(True), preset.name, STACCATO[0], STACCATO[3], 3.0)
-        src_tail = tail_db(render_notes(program, [STACCATO], 3.0, room_name), RATE)
-        out[preset.name] = {"registers": rows, "tail_siam": [float(x) for x in tail_db(staccato, RATE)],
-                            "tail_source": [float(x) for x in src_tail], "room": room_name}
+        entry = {"registers": rows, "tail_siam": _tail(staccato)}
+        if recipe is not None:
+            entry.update(tail_source=_tail(_source_render(int(recipe["program"]), [STACCATO], 3.0,
+                                                          str(recipe["room"]))), room=str(recipe["room"]))
+        out[preset.name] = entry
     return out
 
 
-def main() -> None:
-    """`python -m siam_rt.evaluation.held OUT.json`: the comparison for every shipped preset, as JSON."""
-    import json
-    import sys
+def _source_render(program: int, notes: list, seconds: float, room: str = "dry") -> np.ndarray:
+    from siam_rt.data.note_renders import render_notes
 
-    from siam_rt.timbre.bank import load_bank
-
-    bank = load_bank(None)
-    result = compare([bank.presets[n] for n in sorted(bank.presets)])
-    text = json.dumps(result, indent=1) + "\n"
-    if len(sys.argv) > 1:
-        from pathlib import Path
-
-        Path(sys.argv[1]).write_text(text)
-    else:
-        print(text)
+    return render_notes(program, notes, seconds, room)
 
 
-if __name__ == "__main__":
-    main()
+def _tail(audio: np.ndarray) -> list[float]:
+    return [round(float(x), 2) for x in tail_db(audio, RATE, STACCATO[3], TAIL_TIMES, -100.0)]
+
+
+def plot_held(result: dict, path: Path) -> None:
+    """One panel per preset: SIAM's held-note envelopes (solid) over its source's (dashed), C2..C6."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(result)
+    cols = 3
+    fig, axes = plt.subplots(-(-len(names) // cols), cols, figsize=(13, 3.2 * -(-len(names) // cols)),
+                             squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for i, (pitch, row) in enumerate(result[name]["registers"].items()):
+            color = f"C{i}"
+            t = np.arange(len(row["siam_envelope"])) * 0.05
+            ax.plot(t, row["siam_envelope"], color=color, label=f"MIDI {pitch}")
+            if "source_envelope" in row:
+                ax.plot(np.arange(len(row["source_envelope"])) * 0.05, row["source_envelope"], "--", color=color)
+        ax.axvline(HOLD, color="0.6", lw=0.8)
+        ax.set(title=f"{name}: SIAM (solid), source (dashed)", xlabel="s", ylabel="dB re peak", ylim=(FLOOR_DB, 3))
+    axes.flat[0].legend(fontsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

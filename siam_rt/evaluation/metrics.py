@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from siam_rt.notes.measure import CHROMA_FFT, CHROMA_HOP, SOUNDING_DB
+
 HOP = 256
-CHROMA_FFT, CHROMA_HOP = 4096, 512
-SOUNDING_DB = 40.0  # chroma is scored where the original is within this much of its loudest frame
 
 
 def chroma_cosine(ref: np.ndarray, est: np.ndarray, sr: int) -> float:

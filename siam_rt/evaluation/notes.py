@@ -3,12 +3,14 @@ and do presets differ in timbre? Runs on the exported model (no torch)."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import numpy as np
 
 from siam_rt.analysis.timeline import apply_room
-from siam_rt.notes.note_map import NoteMap
+from siam_rt.notes.measure import cents, median_f0
+from siam_rt.notes.note_map import LOW, NoteMap
 from siam_rt.runtime.onnx_model import OnnxModel
-from siam_rt.timbre.preset import Preset
 
 PITCHES = tuple(range(36, 97))
 VELOCITIES = (20, 40, 60, 80, 100, 127)
@@ -16,31 +18,38 @@ LOUDNESS_PITCHES = (48, 60, 72)
 TIMBRE_NOTES = tuple(range(48, 84, 3))  # 12 notes
 
 
+class Preset(Protocol):
+    """What the evaluation reads of a preset (``siam_rt.timbre.preset.Preset``)."""
+
+    name: str
+    context: np.ndarray
+    note_offset: np.ndarray | None
+    engine: Any
+    behaviour: Any
+
+
 def render_notes(model: OnnxModel, note_map: NoteMap, preset: Preset, notes: list[tuple[int, int]],
                  seconds: float = 1.0) -> np.ndarray:
-    """Each (pitch, velocity) decoded alone in the preset's context, scaled, in its room: [N, samples]."""
+    """Each (pitch, velocity) decoded alone in the preset's context as the engine's cache plays it (held for the
+    whole event, its own noise, shaped by the preset's held-note curve), scaled, in its room: [N, samples]."""
+    from siam_rt.engine.cache import HOLD_S, noise_offset, shape_row
+    from siam_rt.engine.room import synthetic_ir
+
     vecs = np.stack([note_map.vector(p, v) + (preset.note_offset if preset.note_offset is not None else 0)
                      for p, v in notes]).astype(np.float32)
-    audio = model.decode(vecs, preset.context)[:, : int(seconds * model.sample_rate)]
-    ir, wet = model.room(preset.context)
+    sr = model.sample_rate
+    noise = [noise_offset(p - LOW, note_map.layer_of(v)) for p, v in notes]
+    rows = model.decode(vecs, preset.context, np.full(len(notes), HOLD_S), np.array(noise))
+    audio = []
+    for (p, _), row in zip(notes, rows, strict=True):
+        levels, late, _ = preset.behaviour.at(p)
+        audio.append(shape_row(row, sr, 440.0 * 2 ** ((p - 69) / 12), levels, late)[0][: int(seconds * sr)])
+    room = preset.behaviour.room
+    ir, wet = model.room(preset.context) if room is None else (synthetic_ir(room.rt60_s, sr), room.wet)
     if preset.engine.reverb_mix is not None:
         wet = preset.engine.reverb_mix
     amps = np.array([note_map.amplitude(v) for _, v in notes], np.float32)
     return np.stack([apply_room(a * x, ir, wet) for a, x in zip(amps, audio, strict=True)])
-
-
-def median_f0(audio: np.ndarray, sr: int) -> float:
-    """Median f0 (Hz) of a note by Praat, floor 30 Hz, ceiling 4500 Hz; nan when unvoiced."""
-    import parselmouth
-
-    snd = parselmouth.Sound(audio.astype(np.float64), sampling_frequency=sr)
-    f0 = snd.to_pitch_ac(time_step=0.01, pitch_floor=30.0, pitch_ceiling=4500.0).selected_array["frequency"]
-    f0 = f0[f0 > 0]
-    return float(np.median(f0)) if len(f0) else float("nan")
-
-
-def cents(f: float, pitch: int) -> float:
-    return float(1200 * np.log2(f / (440.0 * 2 ** ((pitch - 69) / 12)))) if f > 0 else float("nan")
 
 
 def loudness_db(audio: np.ndarray) -> float:

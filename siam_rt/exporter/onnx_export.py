@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from siam_rt.io.atomic import commit
 from siam_rt.model.checkpoint import load_model, model_id, read_metadata, save_model
 from siam_rt.model.decoder import NOISE_SPAN
 from siam_rt.model.siam import SIAM
@@ -128,7 +129,7 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, notes_da
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         out.mkdir(parents=True, exist_ok=True)
         for p in tmp.iterdir():
-            os.replace(p, out / p.name)
+            commit(p, out / p.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return manifest

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import atomic_path
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int | None = None, mono: bool = True) -> tuple[np.ndarray, int]:
@@ -56,18 +56,8 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, su
 
     path = Path(path)
     fmt = format_for(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # the usual mode of a new file, not mkstemp's private 0600
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, audio, sample_rate, format=fmt, subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}

@@ -8,24 +8,17 @@ leaves no half-written output.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from siam_rt.io.atomic import commit, temporary_beside
 from siam_rt.io.audiofile import format_for
 
 #: The highest peak written; louder audio is scaled down to it rather than clipped.
 CEILING = 0.98
 _CHUNK = 1 << 16
-
-
-def file_mode() -> int:
-    """The mode a plain new file gets under the current umask (temporary files are made private: 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def write_blocks(path: str | os.PathLike, blocks: Iterable[np.ndarray], sample_rate: int) -> float:
@@ -35,13 +28,11 @@ def write_blocks(path: str | os.PathLike, blocks: Iterable[np.ndarray], sample_r
 
     path = Path(path)
     fmt = format_for(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, raw = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".f32", dir=path.parent)
-    fd2, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd2)
+    raw = temporary_beside(path, ".f32")
+    part = temporary_beside(path)
     try:
         peak, frames = 0.0, 0
-        with os.fdopen(fd, "wb") as fh:
+        with open(raw, "wb") as fh:
             for block in blocks:
                 b = np.asarray(block, "<f4").reshape(-1)
                 if len(b):
@@ -52,8 +43,7 @@ def write_blocks(path: str | os.PathLike, blocks: Iterable[np.ndarray], sample_r
         with sf.SoundFile(part, "w", sample_rate, 1, format=fmt) as out, open(raw, "rb") as fh:
             while chunk := fh.read(4 * _CHUNK):  # plain reads: a memory map would count the whole file as resident
                 out.write(np.frombuffer(chunk, "<f4") * np.float32(gain))
-        os.chmod(part, file_mode())
-        os.replace(part, path)
+        commit(part, path)
         return gain
     finally:
         Path(raw).unlink(missing_ok=True)

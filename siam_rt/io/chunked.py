@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from siam_rt.io.atomic import atomic_path
 from siam_rt.io.audiofile import format_for
-from siam_rt.io.blockwriter import file_mode
 
 CHUNK = 1 << 16  # frames per write
 
@@ -23,11 +22,8 @@ def write_chunked(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, 
 
     path = Path(path)
     fmt = format_for(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
     clipped = 0
-    try:
+    with atomic_path(path) as tmp:
         with sf.SoundFile(tmp, "w", sample_rate, audio.shape[1], format=fmt, subtype=subtype) as out:
             for i in range(0, len(audio), CHUNK):
                 block = audio[i: i + CHUNK]
@@ -39,9 +35,4 @@ def write_chunked(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, 
                     if subtype == "PCM_16":
                         block = np.rint(block * 32767.0).astype(np.int16)
                 out.write(block)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return clipped

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import commit
 
 #: Seconds of audio the ring holds.
 RING_S = 8.0
@@ -86,5 +87,4 @@ class Recorder:
         if not keep:
             self.part.unlink(missing_ok=True)
             return None
-        os.replace(self.part, self.path)
-        return self.path
+        return commit(self.part, self.path)

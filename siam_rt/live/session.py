@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from siam_rt.engine.midi import NOTE_ON, PROGRAM, parse_message, typed
 from siam_rt.errors import SiamError
 from siam_rt.io.audio_out import AudioOutput, jack_period
 from siam_rt.io.clock import AudioClock
@@ -161,13 +162,14 @@ class LiveSession:
 
     def _seen(self, message: tuple[int, ...]) -> None:
         """MIDI thread: remember program changes and which channels play (for reloads and the status line)."""
-        if not message:
+        raw = parse_message(message)
+        if raw is None:
             return
-        kind, ch = message[0] & 0xF0, message[0] & 0x0F
-        if kind == 0xC0 and len(message) > 1:
-            self.programs[ch] = message[1]
-        elif kind == 0x90:
-            self.played_channels.add(ch)
+        m = typed(raw)
+        if m.kind == PROGRAM:
+            self.programs[m.channel] = m.a
+        elif m.kind == NOTE_ON:
+            self.played_channels.add(m.channel)
 
     def post(self, job: Any) -> None:
         """Hand ``job`` to the audio callback (waits while an earlier one is still pending)."""

@@ -12,6 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import atomic_path
 from siam_rt.model.config import ModelConfig
 from siam_rt.model.siam import SIAM
 
@@ -31,10 +32,8 @@ def save_model(path: str | os.PathLike, model: SIAM, extra: dict[str, str] | Non
     """Write the model's weights and config to one safetensors file (atomically); returns the model id."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"config": json.dumps(model.cfg.to_dict()), "model_id": model_id(state), **(extra or {})}
-    path = Path(path)
-    tmp = path.with_suffix(".tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path, ".tmp") as tmp:
+        save_file(state, str(tmp), metadata=meta)
     return meta["model_id"]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from siam_rt.evaluation.metrics import CHROMA_FFT, CHROMA_HOP, SOUNDING_DB
+from siam_rt.notes.measure import CHROMA_FFT, CHROMA_HOP, SOUNDING_DB
 
 RESOLUTIONS = (256, 1024)
 

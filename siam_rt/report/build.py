@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import commit_folder
 from siam_rt.io.audiostream import open_info
 from siam_rt.report.page import page_html
 from siam_rt.report.section import STEPS, Limits, Section, build_section
@@ -61,24 +62,8 @@ def build_report(model: OnnxModel, inputs: Sequence[Path], out: Path, limits: Li
         (tmp / "index.html").write_text(html, encoding="utf-8")
         (tmp / MARKER).write_text("made by siam-rt report; a new report may replace this folder\n")
         os.chmod(tmp, 0o755)
-        _replace(tmp, out)
+        commit_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return sections
-
-
-def _replace(new: Path, out: Path) -> None:
-    """Put the finished folder in place: renames only, so the target is either the old report or the new one."""
-    if not out.exists():
-        os.replace(new, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    os.replace(out, old / "report")
-    try:
-        os.replace(new, out)
-    except BaseException:
-        os.replace(old / "report", out)
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)

@@ -15,20 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.notes.measure import REGISTERS, STACCATO, level_db, tail_db
 
-REGISTERS = (36, 48, 60, 72, 84)  # C2..C6
 TIMES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)  # seconds after a held note's peak
 FLOOR_DB = -100.0
 DECAY_DB = 15.0  # a held note that loses this much within 1.5 s of its peak decays (struck, plucked)
-HOP = 256  # the level measure: RMS of 256-sample frames, smoothed over 4 frames
-
-
-def level_db(audio: np.ndarray, hop: int = HOP, smooth: int = 4) -> np.ndarray:
-    """The level of ``audio`` in dB (full scale) per ``hop`` samples, smoothed over ``smooth`` frames."""
-    n = len(audio) // hop
-    frames = np.asarray(audio[: n * hop], np.float64).reshape(n, hop)
-    power = np.convolve((frames ** 2).mean(axis=1), np.ones(smooth) / smooth, mode="same")
-    return 10 * np.log10(np.maximum(power, 1e-20))
+HOP = 256  # the level measure (notes.measure.level_db): RMS of 256-sample frames, smoothed over 4 frames
 
 
 @dataclass
@@ -169,15 +161,12 @@ def note_plan() -> tuple[list[tuple[int, int, float, float]], float, list[tuple[
     return held, len(REGISTERS) * (HOLD_S + GAP_S), released, len(REGISTERS) * (RELEASE_HOLD_S + RELEASE_GAP_S)
 
 
-STACCATO = (60, 96, 0.0, 0.1)  # the note whose tail measures a room: C4, 0.1 s
 TAIL_TIMES = (0.5, 1.0)  # after note-off
 
 
-def tail_db(audio: np.ndarray, rate: int, off_s: float = STACCATO[3]) -> np.ndarray:
-    """The level of a staccato note's tail at TAIL_TIMES after note-off, relative to the note's peak."""
-    env = level_db(audio)
-    idx = [int((off_s + t) * rate / HOP) for t in TAIL_TIMES]
-    return np.maximum(env[idx] - env.max(), FLOOR_DB)
+def staccato_tail_db(audio: np.ndarray, rate: int) -> np.ndarray:
+    """The level of the staccato note's tail at TAIL_TIMES after its note-off, relative to its peak."""
+    return tail_db(audio, rate, STACCATO[3], TAIL_TIMES, FLOOR_DB)
 
 
 def fit_room(dry: np.ndarray, wet: np.ndarray, rate: int) -> RoomSpec:
@@ -185,8 +174,8 @@ def fit_room(dry: np.ndarray, wet: np.ndarray, rate: int) -> RoomSpec:
     tail of ``wet`` (the same note in the source's room), at TAIL_TIMES after note-off."""
     from siam_rt.engine.room import synthetic_ir
 
-    target = tail_db(wet, rate)
-    if np.all(target <= tail_db(dry, rate) + 1.0):
+    target = staccato_tail_db(wet, rate)
+    if np.all(target <= staccato_tail_db(dry, rate) + 1.0):
         return RoomSpec(0.0, 0.0)  # no audible room: a dry preset
     best = (math.inf, RoomSpec(0.0, 0.0))
     n = len(dry)
@@ -196,7 +185,7 @@ def fit_room(dry: np.ndarray, wet: np.ndarray, rate: int) -> RoomSpec:
         ir = synthetic_ir(float(rt60), rate)
         rev = np.fft.irfft(spec * np.fft.rfft(ir, size), size)[:n]
         for mix in np.linspace(0.02, 1.0, 50):
-            err = float(np.abs(tail_db((1 - mix) * dry + mix * rev, rate) - target).sum())
+            err = float(np.abs(staccato_tail_db((1 - mix) * dry + mix * rev, rate) - target).sum())
             if err < best[0]:
                 best = (err, RoomSpec(float(rt60), float(mix)))
     return best[1]

@@ -54,7 +54,7 @@ def note_offset(model: OnnxModel, note_map: NoteMap, enc: Encoding, limit: int =
 def keep_in_tune(model: OnnxModel, note_map: NoteMap, context: np.ndarray, offset: np.ndarray,
                  pitches: tuple[int, ...] = (36, 43, 50, 57, 64, 71, 78, 85, 92)) -> np.ndarray | None:
     """The offset, halved until notes across the range still sound within 25 cents; None if none does."""
-    from siam_rt.evaluation.notes import cents, median_f0
+    from siam_rt.notes.measure import cents, median_f0
 
     for _ in range(6):
         vecs = np.stack([note_map.vector(p, 100) + offset for p in pitches]).astype(np.float32)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import atomic_path
 from siam_rt.io.jsonfile import read_json_object
 from siam_rt.timbre.behaviour import DEFAULT, Behaviour
 
@@ -58,13 +58,8 @@ class Preset:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write atomically (a temporary file renamed into place)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self.to_json(), fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n")
 
 
 def _vector(path: Path, name: str, value: object, dim: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from siam_rt.data.corpus import work_list
 from siam_rt.data.musicnet import load_split
 from siam_rt.errors import SiamError
+from siam_rt.io.atomic import atomic_path
 from siam_rt.model.checkpoint import load_model, read_metadata, save_model
 from siam_rt.model.config import ModelConfig
 from siam_rt.model.loss import chroma_loss, hold_loss, onset_loss, pitch_loss, spectral_loss, spread_loss
@@ -226,9 +227,8 @@ def _save_checkpoint(path: Path, model: SIAM, opt: torch.optim.Optimizer, step: 
                     tensors[f"optim.{names[id(p)]}.{key}"] = val.detach().cpu().reshape(val.shape).contiguous()
     meta = {"config": json.dumps(model.cfg.to_dict()), "step": str(step), "elapsed_s": f"{elapsed:.1f}",
             "sampler": json.dumps(sampler.rng.bit_generator.state)}
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path, ".tmp") as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
 
 
 def _load_checkpoint(path: Path, model: SIAM, opt: torch.optim.Optimizer) -> None:

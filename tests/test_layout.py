@@ -1,0 +1,72 @@
+"""The package's shape as the design notes ask: layers import downwards only, one module renames files into place,
+the runtime path never imports torch, no function is too complex, and the wheel ships no test support."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "siam_rt"
+
+
+def _modules(sub: str = "") -> list[Path]:
+    return sorted((PACKAGE / sub).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, anywhere in it."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+    return out
+
+
+@pytest.mark.parametrize("layer, forbidden", [("model", "siam_rt.evaluation"), ("evaluation", "siam_rt.timbre"),
+                                              ("runtime", "torch"), ("engine", "torch")])
+def test_layers_import_downwards_only(layer: str, forbidden: str) -> None:
+    bad = {p.relative_to(PACKAGE).as_posix(): sorted(m for m in _imports(p) if m == forbidden
+                                                    or m.startswith(forbidden + "."))
+           for p in _modules(layer)}
+    assert not {k: v for k, v in bad.items() if v}, f"{layer}/ imports {forbidden}"
+
+
+def test_only_the_atomic_module_renames_files_into_place() -> None:
+    """Every writer goes through siam_rt.io.atomic: no other module calls os.replace, os.rename or shutil.move,
+    or renames a path."""
+    found = []
+    for path in _modules():
+        if path == PACKAGE / "io" / "atomic.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value.id if isinstance(node.func.value, ast.Name) else ""
+                if (owner, node.func.attr) in (("os", "replace"), ("os", "rename"), ("shutil", "move")) \
+                        or node.func.attr == "rename":
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not found, found
+
+
+def test_no_function_is_too_complex() -> None:
+    """ruff's McCabe check at 15 over the whole package."""
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (the dev extra)")
+    done = subprocess.run([ruff, "check", "--select", "C901", "--config", "lint.mccabe.max-complexity=15",
+                           str(PACKAGE)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_the_runtime_path_never_loads_torch() -> None:
+    """Playing and rendering import no torch (a subprocess, so nothing else has loaded it)."""
+    code = ("import sys, siam_rt.engine, siam_rt.live.session, siam_rt.host, siam_rt.analysis.analyze, "
+            "siam_rt.cli.render; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

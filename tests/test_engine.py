@@ -450,3 +450,22 @@ def test_pipelined_rooms_give_the_same_samples() -> None:
     piped, plain = run(True), run(False)
     assert np.abs(plain).max() > 0.01
     assert np.array_equal(piped, plain)
+
+
+def test_a_held_voice_plays_its_row_as_cache_played_says() -> None:
+    """The engine's voice (block by block, through the mixer) and ``cache.played`` (the whole note at once, for
+    the evaluations) give the same held note: the row, its loop repeated, the curve's fall."""
+    from siam_rt.engine.cache import played
+
+    for preset in ("struck", "dull"):
+        eng = make_engine(room=False, preset=preset, master_gain_db=0.0)
+        out = render(eng, [(0.0, on(57, 100))], 3.0)[:, 0]
+        voice = next(iter(eng.pool), None)
+        cache = eng.channels[0].cache
+        key, layer = 57 - 21, eng.note_map.layer_of(100)
+        data, _, meta = cache.row(key, layer)
+        ref = played(data, meta, len(out), RATE, cache.curve[key], float(cache.late[key]))
+        n = int(2.5 * RATE) if voice is None else len(out)  # a decayed voice ends at -90 dB
+        scale = float(out[:n] @ ref[:n]) / float(ref[:n] @ ref[:n])  # the channel's fixed gains and pan
+        # the engine ramps the curve's gain across the block where the loop starts: within 5e-3 of the peak there
+        np.testing.assert_allclose(out[:n], scale * ref[:n], atol=5e-3 * np.abs(out).max())

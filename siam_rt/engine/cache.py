@@ -59,8 +59,9 @@ def shape_row(row: np.ndarray, rate: int, f0: float, levels_db: np.ndarray, late
     alive = np.flatnonzero(level >= level[peak] + LOOP_FLOOR_DB)
     fade = int(0.03 * rate)
     shortest = max(2 * fade, int(0.06 * rate))
-    end = min(int(alive[-1]) * hop + hop // 2 if len(alive) else n, n - 8)
-    end = max(end, min(n - 8, (peak + 1) * hop + int(0.3 * rate) + fade))
+    end = int(alive[-1]) * hop + hop // 2 if len(alive) else n
+    end = min(end, n - 8, _pitch_holds_until(row, rate, f0, peak * hop))
+    end = max(end, min(n - 8, (peak + 1) * hop + int(0.1 * rate) + fade))
     loop_len, match = _best_loop(row, end, fade, rate, f0, shortest, max(shortest + 1, end - (peak + 1) * hop - fade))
     start = end - loop_len
     # the gain per frame that makes the level follow the curve after the peak, flat over the loop
@@ -78,6 +79,27 @@ def shape_row(row: np.ndarray, rate: int, f0: float, levels_db: np.ndarray, late
         out[end - fade: end] = out[end - fade: end] * w_out + out[start - fade: start] * w_in
     out[end:] = 0.0
     return out, peak * hop + hop // 2, start, loop_len
+
+
+def _pitch_holds_until(row: np.ndarray, rate: int, f0: float, peak: int, drop_db: float = 10.0) -> int:
+    """The last sample at which the note still sounds its own pitch: where its fundamental has fallen no more
+    than ``drop_db`` further behind its strongest upper partial than at the peak. Past it, a decoded note can
+    decay into its upper partials and be heard an octave or two up; the loop ends before."""
+    n_fft = 1 << int(np.ceil(np.log2(max(4 * rate / f0, 512))))
+    hop = 4 * max(16, int(round(SHAPE_HOP_S * rate)))
+    starts = np.arange(peak, len(row) - n_fft, hop)
+    if len(starts) < 2:
+        return len(row)
+    frames = np.stack([row[s: s + n_fft] for s in starts]) * np.hanning(n_fft)
+    spec = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    bins = np.round(f0 * np.arange(1, 9) * n_fft / rate).astype(int)
+    bins = bins[bins < spec.shape[1] - 1]
+    if len(bins) < 2:
+        return len(row)
+    band = np.stack([spec[:, b - 1: b + 2].sum(axis=1) for b in bins], axis=1) + 1e-30
+    lead = 10 * np.log10(band[:, 0] / band[:, 1:].max(axis=1))
+    lost = np.flatnonzero(lead < lead[0] - drop_db)
+    return len(row) if len(lost) == 0 else int(starts[lost[0]])
 
 
 def _best_loop(row: np.ndarray, end: int, fade: int, rate: int, f0: float, shortest: int, longest: int
@@ -107,6 +129,23 @@ def curve_db(t: np.ndarray | float, levels_db: np.ndarray, late_db_s: float) -> 
     """A held note's level (dB re its peak) ``t`` seconds after its peak: the measured points, then the late fall."""
     t = np.asarray(t, np.float64)
     return np.interp(t, TIMES, levels_db) - late_db_s * np.maximum(t - TIMES[-1], 0.0)
+
+
+def played(row: np.ndarray, meta: tuple[int, int, int], n: int, rate: int, levels_db: np.ndarray,
+           late_db_s: float) -> np.ndarray:
+    """The first ``n`` samples of a shaped row as a held voice plays it (at its own rate, no bend): the row up to
+    its loop's end, then the loop repeated, with the held-note curve's fall from the loop's start on. The whole
+    note at once, for the evaluations; the engine's voices do the same block by block."""
+    peak, start, length = meta
+    t = np.arange(n)
+    idx = t if length == 0 else np.where(t < start + length, t, start + (t - start) % max(length, 1))
+    out = np.asarray(row, np.float32)[np.minimum(idx, len(row) - 1)].copy()
+    if length:
+        loop_db = float(curve_db((start - peak) / rate, levels_db, late_db_s))
+        after = t > start
+        gain_db = curve_db((t[after] - peak) / rate, levels_db, late_db_s) - loop_db
+        out[after] *= (10 ** (gain_db / 20)).astype(np.float32)
+    return out
 
 
 def curve_db_at(t: float, levels_db: tuple[float, ...], late_db_s: float) -> float:

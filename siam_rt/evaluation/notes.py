@@ -32,7 +32,7 @@ def render_notes(model: OnnxModel, note_map: NoteMap, preset: Preset, notes: lis
                  seconds: float = 1.0) -> np.ndarray:
     """Each (pitch, velocity) decoded alone in the preset's context as the engine's cache plays it (held for the
     whole event, its own noise, shaped by the preset's held-note curve), scaled, in its room: [N, samples]."""
-    from siam_rt.engine.cache import HOLD_S, noise_offset, shape_row
+    from siam_rt.engine.cache import HOLD_S, noise_offset, played, shape_row
     from siam_rt.engine.room import synthetic_ir
 
     vecs = np.stack([note_map.vector(p, v) + (preset.note_offset if preset.note_offset is not None else 0)
@@ -43,7 +43,8 @@ def render_notes(model: OnnxModel, note_map: NoteMap, preset: Preset, notes: lis
     audio = []
     for (p, _), row in zip(notes, rows, strict=True):
         levels, late, _ = preset.behaviour.at(p)
-        audio.append(shape_row(row, sr, 440.0 * 2 ** ((p - 69) / 12), levels, late)[0][: int(seconds * sr)])
+        shaped, *meta = shape_row(row, sr, 440.0 * 2 ** ((p - 69) / 12), levels, late)
+        audio.append(played(shaped, tuple(meta), int(seconds * sr), sr, levels, late))
     room = preset.behaviour.room
     ir, wet = model.room(preset.context) if room is None else (synthetic_ir(room.rt60_s, sr), room.wet)
     if preset.engine.reverb_mix is not None:

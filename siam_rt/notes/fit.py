@@ -209,3 +209,83 @@ def refine_pitch(model: SIAM, centre: np.ndarray, steps: int = 300) -> np.ndarra
         return 100 * torch.tanh(detune.gather(1, p_idx[:, None])[:, 0]).pow(2).mean()
 
     return _nudge(model, centre, detuned, steps, lr=0.05)
+
+
+def _as_played(model: SIAM, v: torch.Tensor, timbre: dict, rows: torch.Tensor, n: int = HEARD_SAMPLES
+               ) -> torch.Tensor:
+    """log2 spectral centroid of each vector's note as the engine plays it in one preset (``timbre``: its
+    context, held-note curves per key [88, frames] in dB, room response and wet level): decoded with its
+    envelope held and its own noise, its level after the peak brought to the key's curve (the engine's shaping,
+    its gain taken as fixed), in the preset's room, over the first ``n`` samples [B]. ``rows``: each vector's
+    place in the map (key * layers + layer)."""
+    from siam_rt.engine.cache import HOLD_S
+
+    hop = model.cfg.hop
+    frames = n // hop
+    hold = torch.full((v.shape[0],), HOLD_S)
+    audio = model.decoder.synthesise(v, timbre["context"], frames=frames, hold_s=hold,
+                                     noise_offset=timbre["noise"][rows])[0][:, : frames * hop]
+    with torch.no_grad():
+        level = 10 * torch.log10(audio.reshape(v.shape[0], frames, hop).pow(2).mean(-1) + 1e-20)
+        peak = level[:, : int(0.5 * model.cfg.sample_rate / hop)].argmax(dim=1)
+        rel = level - level.gather(1, peak[:, None])
+        after = torch.arange(frames)[None, :] > peak[:, None]
+        shift = torch.clamp(torch.arange(frames)[None, :] - peak[:, None], min=0)
+        keys = rows // (len(timbre["noise"]) // len(timbre["curves"]))
+        target = timbre["curves"][keys].gather(1, shift)
+        gain_db = torch.where(after, (target - rel).clamp(-80.0, 40.0), torch.zeros_like(rel))
+        gain = (10 ** (gain_db / 20)).repeat_interleave(hop, dim=1)
+    audio = apply_room(audio * gain, timbre["ir"][None, : frames * hop].expand(v.shape[0], -1),
+                       timbre["wet"].expand(v.shape[0]))
+    size = frames * hop
+    spec = torch.fft.rfft(audio * torch.hann_window(size), dim=1).abs()
+    freqs = torch.fft.rfftfreq(size, 1 / model.cfg.sample_rate)
+    return torch.log2((spec * freqs).sum(1) / (spec.sum(1) + 1e-9) + 1.0)
+
+
+def played_timbre(model: SIAM, context: np.ndarray, behaviour, room_ir: np.ndarray, wet: float,
+                  layers: int) -> dict:
+    """What ``_as_played`` needs of one preset: its context, each key's held-note curve per frame, its room."""
+    from siam_rt.engine.cache import curve_db, noise_offset
+
+    frames = HEARD_SAMPLES // model.cfg.hop
+    t = np.arange(frames) * model.cfg.hop / model.cfg.sample_rate
+    curves = np.stack([curve_db(t, *behaviour.at(LOW + k)[:2]) for k in range(HIGH - LOW + 1)])
+    noise = np.array([[noise_offset(k, layer) for layer in range(layers)] for k in range(HIGH - LOW + 1)])
+    ir = np.zeros(HEARD_SAMPLES, np.float32)
+    ir[: min(len(room_ir), HEARD_SAMPLES)] = room_ir[:HEARD_SAMPLES]
+    return {"context": torch.from_numpy(np.asarray(context, np.float32)),
+            "curves": torch.from_numpy(curves.astype(np.float32)), "noise": torch.from_numpy(noise.reshape(-1)),
+            "ir": torch.from_numpy(ir), "wet": torch.tensor([float(wet)])}
+
+
+def order_brightness_as_played(model: SIAM, centre: np.ndarray, timbres: list[dict], rounds: int = 3,
+                               steps: int = 30, margin: float = 0.05) -> tuple[np.ndarray, int]:
+    """Nudge the layers of every key whose brightness does not rise with velocity as the engine plays it, in the
+    presets where it does not (``timbres`` from ``played_timbre``), up to ``rounds`` times; returns the map and
+    how many (preset, key) pairs were still flat at the end."""
+    keys, layers, dim = centre.shape
+    flat_left = 0
+    for _ in range(rounds + 1):
+        v = torch.from_numpy(centre.reshape(-1, dim))
+        idx = torch.arange(keys * layers)
+        with torch.no_grad():
+            cent = torch.stack([_as_played(model, v, tb, idx).reshape(keys, layers) for tb in timbres])
+        flat = ((cent[..., 1:] - cent[..., :-1]).min(dim=-1).values <= 0).numpy()  # [presets, keys]
+        bad = np.nonzero(flat.any(axis=0))[0]
+        flat_left = int(flat.sum())
+        if not len(bad) or _ == rounds:
+            break
+        rows = torch.from_numpy((bad[:, None] * layers + np.arange(layers)[None, :]).reshape(-1))
+
+        def objective(vv: torch.Tensor, _: torch.Tensor, bad=bad, rows=rows, flat=flat) -> torch.Tensor:
+            total = vv.new_zeros(())
+            for tb, where in zip(timbres, flat[:, bad], strict=True):
+                if where.any():
+                    c = _as_played(model, vv, tb, rows).reshape(len(bad), layers)
+                    total = total + _misorder(c[torch.from_numpy(where)], margin)
+            return total
+
+        centre = centre.copy()
+        centre[bad] = _nudge(model, centre[bad], objective, steps, key_index=bad)
+    return centre, flat_left

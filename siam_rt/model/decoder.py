@@ -162,29 +162,6 @@ class EventDecoder(nn.Module):
         out = torch.cat([head + exc, res[:, n_att:]], dim=1)
         return out * torch.rsqrt((out * out).sum(dim=1, keepdim=True) + 1e-16), logits, hold
 
-    def partials(self, vectors: torch.Tensor, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The strongest voice's partials of each event: amplitudes [B, H] and decay rates [B, H] (nepers per
-        second), as ``synthesise`` makes them (before the envelope): what a held note's spectrum does over time.
-        For objectives on the note map (``siam_rt.notes.fit.keep_fundamental``); training never calls it."""
-        cfg = self.cfg
-        b = vectors.shape[0]
-        context = context.expand(b, -1) if context.dim() == 2 else context.unsqueeze(0).expand(b, -1)
-        logits = self.pitch(vectors)[:, : cfg.n_pitches]
-        weight, idx = torch.topk(torch.sigmoid(logits), 1, dim=1)
-        semis = idx.float() - (69.0 - cfg.low_pitch)
-        hid = torch.cat([vectors, (semis + 5.0) / 24.0], dim=-1)
-        for layer in self.body:
-            hid = layer(hid, context)
-        vh = self.voice_head(hid)
-        inharm = self.event_head(hid)[:, cfg.fir_taps + 3]
-        k = self.harmonic_numbers
-        f0 = 440.0 * torch.exp(semis * math.log(2.0) / 12.0)  # [B, 1]
-        f = f0 * k[None, :] * torch.sqrt(1 + 1e-4 * F.softplus(inharm - 3.0)[:, None] * k * k)
-        audible = torch.sigmoid((0.95 * cfg.sample_rate / 2 - f) / 200.0)
-        amps = F.softplus(vh[:, : cfg.harmonics]) * weight * audible
-        rates = torch.exp(vh[:, cfg.harmonics:] + 0.5 * torch.log(f / 440.0 + 1e-3)).clamp(0.05, 200.0)
-        return amps, rates
-
     def _envelope(self, params: torch.Tensor, hold_s: torch.Tensor | None = None) -> torch.Tensor:
         """A driven tone's envelope [B,N]: an optional slow swell, a hold of up to 1.6 s, then a release.
 

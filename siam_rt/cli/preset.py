@@ -26,6 +26,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--adjust-notes", action="store_true", help="add a note-map adjustment from the recording")
     p.add_argument("--rebuild", type=Path, nargs="+", default=None, metavar="PRESET", help="preset files to rebuild")
     p.add_argument("--rebuild-shipped", action="store_true", help="rebuild all shipped presets into --presets")
+    p.add_argument("--fit-notes", action="store_true",
+                   help="with --rebuild-shipped: then order the model's note map for brightness as the engine plays "
+                   "it in these presets (their held-note curves and rooms); rewrites note_map.npz (needs torch, "
+                   "about 10 minutes)")
     p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
     add_model_option(p)
     add_out_option(p, "output preset file (default: PRESETS/NAME.json)")
@@ -69,6 +73,14 @@ def run_extract(args: argparse.Namespace) -> int:
     if args.rebuild_shipped:
         for preset in build_shipped(folder, model):
             print(f"rebuilt {preset.name}")
+        if args.fit_notes:
+            from siam_rt.cli.common import require_torch
+
+            require_torch()
+            from siam_rt.exporter.onnx_export import fit_notes_as_played
+
+            flat = fit_notes_as_played(Path(model.manifest.folder), folder)
+            print(f"note map ordered for brightness as played; {flat} (preset, key) pairs still flat")
         return 0
     if args.rebuild:
         for path in args.rebuild:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from siam_rt.io.atomic import commit
+from siam_rt.io.atomic import atomic_path, commit
 from siam_rt.model.checkpoint import load_model, model_id, read_metadata, save_model
 from siam_rt.model.decoder import NOISE_SPAN
 from siam_rt.model.siam import SIAM
@@ -171,3 +171,37 @@ def check_parity(model: SIAM, folder: Path, seed: int = 0) -> dict[str, float]:
         result["room_err_of_peak"] = float(np.abs(ir2 - ir[0].numpy()).max() / np.abs(ir[0].numpy()).max())
         result["wet_err"] = float(abs(wet2 - float(wet[0])))
     return result
+
+
+def fit_notes_as_played(folder: Path, presets_dir: Path) -> int:
+    """Order the note map in ``folder`` for brightness as the engine plays it in the presets of ``presets_dir``
+    (``siam_rt.notes.fit.order_brightness_as_played``), rewrite it and its checksum in the manifest; returns how
+    many (preset, key) pairs are still flat."""
+    from siam_rt.engine.room import synthetic_ir
+    from siam_rt.notes.fit import order_brightness_as_played, played_timbre
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+
+    model = load_model(folder / "model.safetensors").eval()
+    runtime = OnnxModel(folder, threads=1)
+    note_map = NoteMap.load(folder / "note_map.npz", runtime.model_id)
+    bank = load_bank(presets_dir, runtime.model_id)
+    timbres = []
+    for name in sorted(bank.presets):
+        preset = bank.get(name)
+        room = preset.behaviour.room
+        ir, wet = runtime.room(preset.context) if room is None else \
+            (synthetic_ir(room.rt60_s, runtime.sample_rate), room.wet)
+        if preset.engine.reverb_mix is not None:
+            wet = preset.engine.reverb_mix
+        timbres.append(played_timbre(model, preset.context, preset.behaviour, ir, wet, note_map.layers))
+    centre, flat = order_brightness_as_played(model, note_map.centre, timbres)
+    note_map.centre = centre
+    with atomic_path(folder / "note_map.npz", ".npz") as tmp:
+        note_map.save(tmp)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"]["note_map.npz"] = _sha256(folder / "note_map.npz")
+    with atomic_path(folder / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    return flat

@@ -54,11 +54,14 @@ def held_figures(audio: np.ndarray, hold: float = HOLD, rate: int = RATE) -> Hel
     return HeldFigures(at(0.5), at(1.5), rerise, hole, float(release))
 
 
-def envelope(audio: np.ndarray, rate: int = RATE, step_s: float = 0.05) -> list[float]:
-    """The level (dB re its peak, floored) every ``step_s`` seconds, for the PNG."""
+ENV_FRAMES = 4  # the PNG's envelopes: one point every 4 frames of 256 samples (46 ms)
+
+
+def envelope(audio: np.ndarray) -> list[float]:
+    """The level (dB re its peak, floored) every ENV_FRAMES frames, for the PNG."""
     env = level_db(audio)
     env = np.maximum(env - env.max(), FLOOR_DB)
-    return [round(float(x), 1) for x in env[:: max(1, int(step_s * rate / HOP))]]
+    return [round(float(x), 1) for x in env[::ENV_FRAMES]]
 
 
 def siam_note(engine_of: Callable[[str], Any], name: str, pitch: int, hold: float = HOLD,
@@ -128,10 +131,11 @@ def plot_held(result: dict, path: Path) -> None:
     for ax, name in zip(axes.flat, names, strict=False):
         for i, (pitch, row) in enumerate(result[name]["registers"].items()):
             color = f"C{i}"
-            t = np.arange(len(row["siam_envelope"])) * 0.05
-            ax.plot(t, row["siam_envelope"], color=color, label=f"MIDI {pitch}")
+            step = ENV_FRAMES * HOP / RATE
+            siam = row["siam_envelope"]
+            ax.plot(np.arange(len(siam)) * step, siam, color=color, label=f"MIDI {pitch}")
             if "source_envelope" in row:
-                ax.plot(np.arange(len(row["source_envelope"])) * 0.05, row["source_envelope"], "--", color=color)
+                ax.plot(np.arange(len(row["source_envelope"])) * step, row["source_envelope"], "--", color=color)
         ax.axvline(HOLD, color="0.6", lw=0.8)
         ax.set(title=f"{name}: SIAM (solid), source (dashed)", xlabel="s", ylabel="dB re peak", ylim=(FLOOR_DB, 3))
     axes.flat[0].legend(fontsize=7)

@@ -45,6 +45,7 @@ class Mixer:
     def __init__(self, block: int) -> None:
         self.block = block
         self._k = np.arange(block, dtype=np.float64)
+        self._k32 = np.arange(block, dtype=np.float32)
         self._ki = np.arange(block, dtype=np.int64)
         self.rows: list[tuple] = []
         self.fades: list[tuple] = []
@@ -84,18 +85,19 @@ class Mixer:
         else:
             vals = self._interpolate(rows, rates, used, end)
         # strikes that start or stop inside the block, or fade: their gain per sample; the rest take it whole
-        partial = np.flatnonzero((off > 0) | (off + length < n))
-        if len(partial):
-            k = self._k[None, :]
-            vals[partial] *= (k >= off[partial, None]) & (k < off[partial, None] + length[partial, None])
+        for r in np.flatnonzero((off > 0) | (off + length < n)).tolist():  # start or stop inside the block
+            a = int(off[r])
+            vals[r, :a] = 0.0
+            vals[r, a + int(length[r]):] = 0.0
         curve = np.flatnonzero((rows[:, D0] != 0) | (rows[:, D1] != 0))
         if len(curve):  # the held-note curve's fall, linear in dB over the voice's samples of the block
-            x = np.clip((self._k[None, :] - off[curve, None]) / length[curve, None], 0.0, 1.0).astype(np.float32)
+            o32, inv = off[curve, None].astype(np.float32), (1.0 / length[curve, None]).astype(np.float32)
+            x = np.clip((self._k32[None, :] - o32) * inv, 0.0, 1.0)
             d0, d1 = rows[curve, D0, None].astype(np.float32), rows[curve, D1, None].astype(np.float32)
             vals[curve] *= np.exp((d0 + (d1 - d0) * x) * DB)
         if self.fades:
             fades = np.array(self.fades, dtype=np.float64)
-            vals[fades[:, 0].astype(np.int64)] *= _envelopes(fades, t + self._k)
+            vals[fades[:, 0].astype(np.int64)] *= _envelopes(fades, t, self._k32)
         weights = np.zeros((len(used), count), np.float32)  # channel x strike: the strike's amplitude
         weights[np.searchsorted(used, chans), np.arange(count)] = rows[:, AMP]
         bus[used] = weights @ vals
@@ -141,31 +143,33 @@ class Mixer:
 
 
 def _wrap(idx: np.ndarray, rows: np.ndarray) -> None:
-    """Flat read indices [S, n] of looping voices past their loop's end, wrapped back into the loop (in place)."""
-    looping = np.flatnonzero(rows[:, LOOP_LEN] > 0)
-    if len(looping) == 0:
+    """Flat read indices [S, n] of looping voices past their loop's end, wrapped back into the loop (in place).
+    Only the voices whose reads reach past their loop's end in this block are touched (reads rise along a row)."""
+    span = rows[:, LOOP_LEN].astype(np.int64)
+    lo = (rows[:, START] + rows[:, LOOP_AT]).astype(np.int64)
+    wrapping = np.flatnonzero((span > 0) & (idx[:, -1] >= lo + span))
+    if len(wrapping) == 0:
         return
-    lo = (rows[looping, START] + rows[looping, LOOP_AT]).astype(np.int64)[:, None]
-    span = rows[looping, LOOP_LEN].astype(np.int64)[:, None]
-    sub = idx[looping]
-    past = sub >= lo + span
-    if past.any():
-        idx[looping] = np.where(past, lo + (sub - lo) % span, sub)
+    lo, span = lo[wrapping, None], span[wrapping, None]
+    sub = idx[wrapping]
+    idx[wrapping] = np.where(sub >= lo + span, lo + (sub - lo) % span, sub)
 
 
-def _envelopes(rows: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """The gains [E, n] (float32) of the voices that release or stop in this block, at absolute sample ``times``:
-    the release falls exponentially to RELEASE_FLOOR over its length, then to 0; a kill is a linear ramp."""
-    env = np.ones((len(rows), len(times)), np.float32)
-    last = times[-1]
-    sel = np.flatnonzero(rows[:, KILL_AT] <= last)
-    if len(sel):
-        x = (times[None, :] - rows[sel, KILL_AT, None]) / rows[sel, KILL_LEN, None]
-        env[sel] *= np.clip(1 - x, 0.0, 1.0).astype(np.float32)
-    sel = np.flatnonzero(rows[:, REL_AT] <= last)
-    if len(sel):
-        x = ((times[None, :] - rows[sel, REL_AT, None]) / rows[sel, REL_LEN, None]).astype(np.float32)
-        gain = np.exp(LOG_FLOOR * np.clip(x, 0.0, 1.0))
-        gain[x >= 1.0] = 0.0
-        env[sel] *= gain
+def _envelopes(rows: np.ndarray, t: int, k: np.ndarray) -> np.ndarray:
+    """The gains [E, n] (float32) of the voices that release or stop in the block starting at absolute sample
+    ``t`` (``k``: the block's sample indices, float32): the release falls exponentially to RELEASE_FLOOR over its
+    length, then to 0; a kill is a linear ramp."""
+    env = np.ones((len(rows), len(k)), np.float32)
+    last = t + len(k) - 1
+    for at, length, shape in ((KILL_AT, KILL_LEN, "kill"), (REL_AT, REL_LEN, "release")):
+        sel = np.flatnonzero(rows[:, at] <= last)
+        if len(sel):
+            start = (rows[sel, at, None] - t).astype(np.float32)  # the fade's start in the block (may be < 0)
+            x = (k[None, :] - start) * (1.0 / rows[sel, length, None]).astype(np.float32)
+            if shape == "kill":
+                env[sel] *= np.clip(1 - x, 0.0, 1.0)
+            else:
+                gain = np.exp(LOG_FLOOR * np.clip(x, 0.0, 1.0))
+                gain[x >= 1.0] = 0.0
+                env[sel] *= gain
     return env

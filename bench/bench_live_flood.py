@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from bench.jack_harness import MidiSender
 from bench.live_jack import jack_and_play, realtime, seconds
-from siam_rt.live.harness import MidiSender
 
 WARMUP = 0
 PERIOD = 256

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.jack_harness import Capture, stop_process, wait_for
 from bench.live_jack import RATE, jack_and_play, realtime, seconds, spawn
-from siam_rt.live.harness import Capture, stop_process, wait_for
 
 WARMUP = 0
 PERIODS = (128, 256)

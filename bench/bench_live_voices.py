@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
+from bench.jack_harness import MidiSender
 from bench.live_jack import jack_and_play, realtime, seconds
-from siam_rt.live.harness import MidiSender
 
 WARMUP = 0
 PERIOD = 256

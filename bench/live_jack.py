@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from siam_rt.live.harness import PlayProcess, start_jackd, stop_process
+from bench.jack_harness import PlayProcess, start_jackd, stop_process
 
 RATE = 48000
 

@@ -12,14 +12,15 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.jack_harness import JackServer  # the one JACK server of the tests and the benchmarks
+
 REPO = Path(__file__).resolve().parent.parent
+
 SERVER_NAME = f"siam-rt-test-{os.getpid()}"
 DEFAULT_PERIOD = 256
 RATE = 48000
@@ -34,71 +35,6 @@ os.environ["JACK_NO_START_SERVER"] = "1"
 def ci_enabled() -> bool:
     """True when the environment variable CI is set to something other than empty, 0 or false."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-class JackServer:
-    """A running `jackd --no-realtime -d dummy` with a known name, period and rate."""
-
-    def __init__(self, period: int, rate: int = RATE, name: str = SERVER_NAME) -> None:
-        self.period = period
-        self.rate = rate
-        self.name = name
-        self.log = Path(tempfile.gettempdir()) / f"{name}-p{period}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        """The jackd process id, while it runs."""
-        return self.proc.pid if self.proc else None
-
-    def start(self) -> None:
-        """Start jackd and poll until clients connect (fail fast if it exits); RuntimeError with its log."""
-        cmd = ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy"]
-        cmd += ["-r", str(self.rate), "-p", str(self.period)]
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            if self.running():
-                return
-            time.sleep(0.1)
-        self.stop()
-        tail = self.log.read_text(errors="replace")[-800:]
-        who = "" if os.geteuid() == 0 else " (not root: see jackd's own message)"
-        raise RuntimeError(f"jackd did not start{who}: {' '.join(cmd)}\n{tail}")
-
-    def running(self) -> bool:
-        """True when the server answers (jack_lsp lists its system ports)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return False
-        lsp = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True, text=True, timeout=10)
-        return lsp.returncode == 0 and "system:playback_1" in lsp.stdout
-
-    def ports(self) -> list[str]:
-        """Every port of the server, as jack_lsp names them."""
-        lsp = subprocess.run(
-            ["jack_lsp", "-s", self.name], capture_output=True, text=True, timeout=10, check=True
-        )
-        return [line.strip() for line in lsp.stdout.splitlines() if line.strip()]
-
-    def connections(self) -> dict[str, list[str]]:
-        """Each port and the ports connected to it (from `jack_lsp -c`)."""
-        from siam_rt.live.harness import jack_ports
-
-        return jack_ports(self.name, connections=True)
-
-    def stop(self) -> None:
-        """Stop the server by its PID: terminate, wait, then kill."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
 
 
 class JackManager:
@@ -118,7 +54,7 @@ class JackManager:
         if self.server and self.server.period == period and self.server.running():
             return self.server
         self.stop()
-        server = JackServer(period)
+        server = JackServer(period, RATE, SERVER_NAME)
         try:
             server.start()
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:

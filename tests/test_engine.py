@@ -7,13 +7,14 @@ import time
 
 import mido
 import numpy as np
-import parselmouth
 import pytest
 from engine_stub import RATE, StubModel, stub_bank, stub_note_map
 
 from siam_rt.engine import Engine, EngineConfig, render
 from siam_rt.engine.room import Room
 from siam_rt.engine.voice import INF
+from siam_rt.notes.measure import cents as measure_cents
+from siam_rt.notes.measure import median_f0
 from siam_rt.timbre.behaviour import level_db
 
 
@@ -37,16 +38,13 @@ def cc(control: int, value: int, channel: int = 0) -> mido.Message:
 
 
 def pitch_hz(audio: np.ndarray, rate: int, start: float, length: float = 0.25) -> float:
-    """Median pitch (Praat, 30-4500 Hz) of a mono window."""
-    a, b = int(start * rate), int((start + length) * rate)
-    snd = parselmouth.Sound(audio[a:b].astype(np.float64), rate)
-    f = snd.to_pitch(time_step=0.01, pitch_floor=30, pitch_ceiling=4500).selected_array["frequency"]
-    f = f[f > 0]
-    return float(np.median(f)) if len(f) else float("nan")
+    """Median pitch of a mono window (``notes.measure.median_f0``)."""
+    return median_f0(audio[int(start * rate): int((start + length) * rate)], rate)
 
 
 def cents(f: float, ref: float) -> float:
-    return 1200 * math.log2(f / ref)
+    """Cents between ``f`` and ``ref`` (both Hz)."""
+    return measure_cents(f, 69 + 12 * math.log2(ref / 440.0))
 
 
 def mono(out: np.ndarray) -> np.ndarray:

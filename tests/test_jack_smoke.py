@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from siam_rt.live.harness import wait_for
+from bench.jack_harness import wait_for
 
 HERE = Path(__file__).resolve().parent
 FREQ = 440.0

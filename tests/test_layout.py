@@ -70,3 +70,18 @@ def test_the_runtime_path_never_loads_torch() -> None:
             "siam_rt.cli.render; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_wheel_ships_no_test_or_bench_support(tmp_path: Path) -> None:
+    """The JACK harness lives in bench/ with the other test and benchmark support: the wheel has none of it."""
+    import zipfile
+
+    hatch = shutil.which("hatchling")
+    if hatch is None:
+        pytest.skip("hatchling is not installed (the dev extra)")
+    subprocess.run([hatch, "build", "-t", "wheel", "-d", str(tmp_path)], cwd=PACKAGE.parent, check=True,
+                   capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "siam_rt/engine/engine.py" in names
+    assert not [n for n in names if "harness" in n or n.startswith(("bench/", "tests/")) or "conftest" in n]

@@ -187,7 +187,7 @@ def test_reload_keeps_the_old_bank_on_a_bad_file_and_takes_a_good_one(tmp_path: 
 def test_place_sounds_finds_overlapping_notes_to_the_sample() -> None:
     """Notes summed with overlaps are each found at their own start with a match of 1; a recording with a dropped
     block in the middle of one note matches it poorly there."""
-    from siam_rt.live.harness import place_sounds
+    from bench.jack_harness import place_sounds
 
     rate = 8000
     rng = np.random.default_rng(3)

@@ -20,17 +20,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siam_rt.live.harness import (
+from bench.jack_harness import (
     Capture,
     MidiSender,
     Placement,
     PlayProcess,
-    cents,
     envelope_db,
     first_above,
-    pitch_hz,
     place_sounds,
 )
+from siam_rt.notes.measure import cents, median_f0
 from siam_rt.resources import presets_dir
 
 DRY, PC_PRESET = "piano_norev", "flute_norev"  # shipped presets with the room mixed out: the voices alone
@@ -308,7 +307,7 @@ def test_four_notes_are_four_onsets_in_tune_and_in_time(session: Session) -> Non
     assert len(found) == len(FOUR), f"{len(found)} attacks at {[(f - first) / rate for f in found]} s"
     for (_, note), label in zip(FOUR, labels, strict=True):
         on = session.onsets[label]
-        off = cents(pitch_hz(x[on + int(0.05 * rate): on + int(0.35 * rate)], rate), note)
+        off = cents(median_f0(x[on + int(0.05 * rate): on + int(0.35 * rate)], rate), note)
         assert abs(off) < 25, f"MIDI {note} is {off:.1f} cents off"
     sounds = [alone(session.presets, rate, 0x94, n, 0.4) for _, n in FOUR]
     placed = session.place(labels, sounds)
@@ -332,7 +331,7 @@ def test_pitch_of_each_note(session: Session) -> None:
     live = {}
     for _, note in PITCHES:
         on = session.onsets[f"pitch{note}"]
-        live[note] = pitch_hz(x[on + int(0.05 * rate): on + int(0.45 * rate)], rate)
+        live[note] = median_f0(x[on + int(0.05 * rate): on + int(0.45 * rate)], rate)
     model = OnnxModel(threads=1)
     note_map = NoteMap.load(default_model_dir() / "note_map.npz", model.model_id)
     preset = load_bank(session.presets, model.model_id).get(DRY)
@@ -340,7 +339,7 @@ def test_pitch_of_each_note(session: Session) -> None:
     vectors = np.stack([note_map.vector(n, 100) + offset for _, n in PITCHES]).astype(np.float32)
     decoded = model.decode(vectors, preset.context)
     sr = model.sample_rate
-    direct = {n: pitch_hz(y[int(0.05 * sr): int(0.45 * sr)], sr) for (_, n), y in zip(PITCHES, decoded, strict=True)}
+    direct = {n: median_f0(y[int(0.05 * sr): int(0.45 * sr)], sr) for (_, n), y in zip(PITCHES, decoded, strict=True)}
     figures = {n: {"live": _round(cents(live[n], n)), "model": _round(cents(direct[n], n))} for _, n in PITCHES}
     print(f"period {session.period}: cents off per note {figures}")
     for _, n in PITCHES:

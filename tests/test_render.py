@@ -8,10 +8,10 @@ from pathlib import Path
 
 import mido
 import numpy as np
-import parselmouth
 import pytest
 import soundfile as sf
 
+from siam_rt.notes.measure import cents, median_f0
 from siam_rt.notes.note_map import NoteMap
 from siam_rt.resources import default_model_dir
 from siam_rt.runtime.onnx_model import OnnxModel
@@ -49,16 +49,8 @@ def render(cli, *args: str, timeout: float = 120) -> None:
 
 
 def pitch_hz(audio: np.ndarray, rate: int, start: float, length: float) -> float:
-    """Median pitch of a window (Praat, floor 30 Hz, ceiling 4500 Hz)."""
-    a, b = int(start * rate), int((start + length) * rate)
-    snd = parselmouth.Sound(audio[a:b].astype(np.float64), rate)
-    f = snd.to_pitch(time_step=0.01, pitch_floor=30, pitch_ceiling=4500).selected_array["frequency"]
-    f = f[f > 0]
-    return float(np.median(f)) if len(f) else float("nan")
-
-
-def cents(f: float, pitch: int) -> float:
-    return 1200 * math.log2(f / (440 * 2 ** ((pitch - 69) / 12))) if f == f else float("nan")
+    """Median pitch of a window (``notes.measure.median_f0``)."""
+    return median_f0(audio[int(start * rate): int((start + length) * rate)], rate)
 
 
 def decode_notes(pitches: tuple[int, ...], velocity: int = 96) -> tuple[np.ndarray, int]:

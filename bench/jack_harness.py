@@ -4,8 +4,8 @@
 - ``PlayProcess``: `siam-rt play` as a subprocess; waits for its ready line, finds its JACK output ports;
 - ``Capture``: `jack_capture` recording ports to a WAV file (it records without causing xruns);
 - ``MidiSender``: an RtMidi JACK output connected to a port, noting the monotonic time of each message;
-- analysis: envelopes in dB, onsets, pitch with Praat (floor and ceiling set for MIDI 21-108), and where known
-  sounds start in a recording (``place_sounds``).
+- analysis: envelopes in dB, onsets, and where known sounds start in a recording (``place_sounds``); pitch is
+  ``siam_rt.notes.measure``'s, the project's one tracker.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+from siam_rt.notes.measure import cents, median_f0  # noqa: F401  (the project's one pitch tracker)
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -53,28 +55,83 @@ def jack_ports(server: str | None = None, connections: bool = False) -> dict[str
     return table
 
 
+class JackServer:
+    """A running `jackd -d dummy` with a known name, period and rate (``realtime``: JACK's usual SCHED_FIFO
+    set-up, which needs the rights to; off, --no-realtime). The tests' server and the benchmarks' alike."""
+
+    def __init__(self, period: int, rate: int = 48000, name: str | None = None, realtime: bool = False) -> None:
+        self.period = period
+        self.rate = rate
+        self.name = name or f"siam-rt-{os.getpid()}"
+        self.realtime = realtime
+        self.log = Path(tempfile.gettempdir()) / f"{name}-p{period}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The jackd process id, while it runs."""
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> None:
+        """Start jackd and poll until clients connect (fail fast if it exits); RuntimeError with its log."""
+        cmd = ["jackd", "-n", self.name, "-R" if self.realtime else "--no-realtime", "-d", "dummy"]
+        cmd += ["-r", str(self.rate), "-p", str(self.period)]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if self.running():
+                return
+            time.sleep(0.1)
+        self.stop()
+        tail = self.log.read_text(errors="replace")[-800:]
+        who = "" if os.geteuid() == 0 else " (not root: see jackd's own message)"
+        raise RuntimeError(f"jackd did not start{who}: {' '.join(cmd)}\n{tail}")
+
+    def running(self) -> bool:
+        """True when the server answers (jack_lsp lists its system ports)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        lsp = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True, text=True, timeout=10)
+        return lsp.returncode == 0 and "system:playback_1" in lsp.stdout
+
+    def ports(self) -> list[str]:
+        """Every port of the server, as jack_lsp names them."""
+        lsp = subprocess.run(
+            ["jack_lsp", "-s", self.name], capture_output=True, text=True, timeout=10, check=True
+        )
+        return [line.strip() for line in lsp.stdout.splitlines() if line.strip()]
+
+    def connections(self) -> dict[str, list[str]]:
+        """Each port and the ports connected to it (from `jack_lsp -c`)."""
+        return jack_ports(self.name, connections=True)
+
+    def stop(self) -> None:
+        """Stop the server by its PID: terminate, wait, then kill."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+
 def start_jackd(period: int, rate: int = 48000, name: str | None = None,
                 realtime: bool = False) -> tuple[subprocess.Popen, str]:
     """A JACK dummy server with its own name (also set as JACK_DEFAULT_SERVER for this process and children).
 
     ``realtime``: JACK's usual set-up, its clients' process threads scheduled SCHED_FIFO (needs the rights to:
     root, or the audio group's rtprio limit); off, they compete with every other thread on the machine."""
-    name = name or f"siam-rt-bench-{os.getpid()}"
-    os.environ["JACK_DEFAULT_SERVER"] = name
+    server = JackServer(period, rate, name or f"siam-rt-bench-{os.getpid()}", realtime)
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
     os.environ["JACK_NO_START_SERVER"] = "1"
-    log = open(Path(tempfile.gettempdir()) / f"{name}-p{period}.log", "wb")  # noqa: SIM115 (lives with the server)
-    proc = subprocess.Popen(["jackd", "-n", name, *(["-R"] if realtime else ["--no-realtime"]), "-d", "dummy",
-                             "-r", str(rate), "-p", str(period)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    wait_for(lambda: proc.poll() is None and "system:playback_1" in _ports_or_empty(name), 10, "jackd to start")
-    return proc, name
-
-
-def _ports_or_empty(server: str) -> dict[str, list[str]]:
-    try:
-        return jack_ports(server)
-    except (subprocess.SubprocessError, OSError):
-        return {}
+    server.start()
+    assert server.proc is not None
+    return server.proc, server.name
 
 
 def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 10) -> int | None:
@@ -245,22 +302,6 @@ def first_above(x: np.ndarray, threshold: float, start: int = 0, stop: int | Non
     seg = np.abs(x[start:stop])
     hits = np.flatnonzero(seg > threshold)
     return int(start + hits[0]) if hits.size else None
-
-
-def pitch_hz(x: np.ndarray, rate: int, floor: float = 30.0, ceiling: float = 4500.0) -> float:
-    """Median Praat pitch of the voiced frames (0.0 when none are voiced)."""
-    import parselmouth
-
-    pitch = parselmouth.Sound(np.asarray(x, np.float64), rate).to_pitch(time_step=0.005, pitch_floor=floor,
-                                                                         pitch_ceiling=ceiling)
-    f = pitch.selected_array["frequency"]
-    voiced = f[f > 0]
-    return float(np.median(voiced)) if voiced.size else 0.0
-
-
-def cents(f: float, note: int, a4: float = 440.0) -> float:
-    """Deviation of ``f`` from MIDI ``note`` in cents."""
-    return float(1200 * np.log2(f / (a4 * 2 ** ((note - 69) / 12)))) if f > 0 else float("nan")
 
 
 @dataclass

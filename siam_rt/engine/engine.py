@@ -102,6 +102,7 @@ class Engine(MidiActions):
 
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siam-rt-rooms")
         self._bus = np.zeros((16, self.block), np.float32)
+        self._used: set[int] = set()
         self._mixer = Mixer(self.block)
         self._fifo = np.zeros((4 * self.block * max(1, -(-self.rate // self.mix_rate)) + 8192, 2), np.float32)
         self._fill = 0
@@ -218,7 +219,10 @@ class Engine(MidiActions):
     # -- output ------------------------------------------------------------------------------------------------
 
     def process(self, frames: int) -> np.ndarray:
-        """The next ``frames`` samples of stereo output at the device rate, float32 [frames, 2]."""
+        """The next ``frames`` samples of stereo output at the device rate, float32 [frames, 2].
+
+        The engine's per-block path, called from the audio callback: bounded, constant work (events, voices,
+        channels, rooms, the chain, the guard), no model, no file, no lock; decoding happens on the worker."""
         start = time.perf_counter()
         if self._fill == 0 and self._resampler is None and frames == self.block:
             out = self._quantum()  # the common case: no FIFO
@@ -291,10 +295,21 @@ class Engine(MidiActions):
 
     def _mix(self) -> tuple[np.ndarray, dict[str, tuple[PresetCache, np.ndarray]], float, list[PresetCache]]:
         """Stage one of a block: events, voices and channels -> the dry stereo mix [2, n], each room's input, the
-        master gain and the rooms to fade out (all-sound-off). It never touches a room."""
+        master gain and the rooms to fade out (all-sound-off). It never touches a room.
+
+        Real-time rules (the audio thread runs this): bounded work per event and per voice, block-size
+        temporaries only, no model, no file, no lock (caches are read as published, the inbox is a deque)."""
         t, n = self.core_time, self.block
         self.tuning = self.config.a4_hz / 440.0
         self._publish_pending()
+        self._apply_due(t, n)
+        rates = self._mix_voices(t, n)
+        out, sends = self._mix_channels(n, rates)
+        self.core_time += n
+        return out, sends, float(10 ** (self.config.master_gain_db / 20)), self._room_fades
+
+    def _apply_due(self, t: int, n: int) -> None:
+        """The room fades and MIDI events that fall due in block [t, t + n), each at its own sample."""
         self._room_fades = []
         if self._deferred_fades:  # all-notes-off room fades that fall due in this block
             self._room_fades = [c for when, _, c in self._deferred_fades if when < t + n]
@@ -304,8 +319,9 @@ class Engine(MidiActions):
                 self._stats.late_events += 1
                 when = t
             self._apply(raw, when, when - t)
-        out = np.zeros((2, n), np.float32)
-        bus = self._bus
+
+    def _mix_voices(self, t: int, n: int) -> dict[int, ChannelRate]:
+        """Every sounding voice into its channel's row of the bus (one mixer pass); the channels' playback rates."""
         done: list[Voice] = []
         rates: dict[int, ChannelRate] = {}
         mixer = self._mixer
@@ -317,16 +333,22 @@ class Engine(MidiActions):
             if not v.collect(t, n, rates[c], mixer):
                 done.append(v)
         self.pool.retire(done)
-        used = set(mixer.mix(t, rates, bus))
+        self._used = set(mixer.mix(t, rates, self._bus))
+        return rates
+
+    def _mix_channels(self, n: int, rates: dict[int, ChannelRate]
+                      ) -> tuple[np.ndarray, dict[str, tuple[PresetCache, np.ndarray]]]:
+        """The channels' gain and pan: the dry stereo mix [2, n], and each room's input (summed per preset)."""
+        out = np.zeros((2, n), np.float32)
         sends: dict[str, tuple[PresetCache, np.ndarray]] = {}
         for ch in self.channels:
             gain = ch.gain_curve(n)
             pan_l, pan_r = ch.pan_curves(n)
             if ch.index not in rates:
                 ch.rate_curve(n, self.tuning)  # keep bend state moving on idle channels
-            if ch.index not in used:
+            if ch.index not in self._used:
                 continue
-            sig = bus[ch.index] * gain
+            sig = self._bus[ch.index] * gain
             cache = ch.cache
             dry = 1.0
             if self.config.room and cache is not None and cache.wet > 0:
@@ -337,8 +359,7 @@ class Engine(MidiActions):
                 dry = 1.0 - cache.wet
             out[0] += sig * (pan_l * dry)
             out[1] += sig * (pan_r * dry)
-        self.core_time += n
-        return out, sends, float(10 ** (self.config.master_gain_db / 20)), self._room_fades
+        return out, sends
 
     def _rooms_and_master(self, out: np.ndarray, sends: dict[str, tuple[PresetCache, np.ndarray]], master: float,
                           fades: list[PresetCache]) -> np.ndarray:

@@ -148,6 +148,9 @@ class AudioOutput:
         self.stats.armed = True
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
+        """PortAudio's audio thread. Real-time rules: render the engine (bounded work) and copy the block out;
+        never run the model, touch a file, wait on a lock or let an error stop the stream; the recording is
+        handed to its writer thread through a ring buffer; figures are plain assignments."""
         start = time.perf_counter()
         stats = self.stats
         if status.output_underflow:

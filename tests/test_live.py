@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from siam_rt.cli.play import format_summary, parse_channels
+from siam_rt.cli.common import parse_channels
+from siam_rt.cli.play import format_summary
 from siam_rt.errors import SiamError
 from siam_rt.io.audio_out import resolve_device
 from siam_rt.io.clock import STEP_COUNT, AudioClock, MidiStamps, MinOffset

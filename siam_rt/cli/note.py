@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from siam_rt.cli.common import add_out_option
-from siam_rt.cli.render import add_engine_options, finish_and_write, make_engine, output_subtype
+from siam_rt.cli.render import add_render_options, finish_and_write, make_engine, output_subtype
 
 _NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -41,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--duration", type=float, default=1.0, metavar="S", help="seconds held (default 1)")
     p.add_argument("--tail", type=float, default=2.0, metavar="S", help="seconds after the note-off (default 2)")
     add_out_option(p, "output file (default: note-PITCH.wav)")
-    add_engine_options(p)
+    add_render_options(p)
     p.set_defaults(func=run)
 
 

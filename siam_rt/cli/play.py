@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from siam_rt.cli.common import add_model_option
+from siam_rt.cli.common import add_engine_options, add_model_option, engine_settings
 
 STATUS_HZ = 5.0
 LOG_EVERY_S = 5.0
@@ -57,15 +57,7 @@ def add_parser(subparsers: Any) -> None:
                    help="effect chain on the output: a chain file (JSON) or a shipped chain: hall, tape, bright")
     p.add_argument("--record", type=Path, default=None, metavar="OUT.wav",
                    help="also record the output (.wav/.aiff 32-bit float, .flac 24-bit), finished on exit")
-    p.add_argument("--polyphony", type=int, default=64, help="voices at most (default 64)")
-    p.add_argument("--transpose", type=int, default=0, help="semitones (default 0)")
-    p.add_argument("--tuning", type=float, default=440.0, metavar="HZ", help="A4 reference (default 440)")
-    p.add_argument("--channels", default=None, metavar="LIST",
-                   help="MIDI channels to listen to, e.g. 1,2,10 or 1-4 (default: all)")
-    p.add_argument("--gain-db", type=float, default=None, help="master gain in dB (default: the engine's, +12)")
-    p.add_argument("--humanize", type=float, default=0.0, metavar="AMOUNT",
-                   help="vary each note's event vector within the note map's spread, 0-2 (default 0: off)")
-    p.add_argument("--no-room", action="store_true", help="leave out the presets' rooms")
+    add_engine_options(p)
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: never)")
     p.add_argument("--settle", type=float, default=1.0, metavar="S",
                    help="count underruns from S seconds after the start (default 1)")
@@ -76,27 +68,10 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def parse_channels(text: str | None) -> frozenset[int] | None:
-    """'1,2,10' or '1-4,10' -> 0-based channels; None for all."""
-    from siam_rt.errors import SiamError
-
-    if not text:
-        return None
-    out: set[int] = set()
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
-            raise SiamError(f"--channels {text!r}: expected channel numbers 1-16 like 1,2,10 or 1-4")
-        a, b = int(lo), int(hi or lo)
-        if not 1 <= a <= b <= 16:
-            raise SiamError(f"--channels {text!r}: channels are 1-16")
-        out.update(range(a - 1, b))
-    return frozenset(out)
-
-
 def options(args: argparse.Namespace) -> Any:
     """PlayOptions from the command line, checked."""
     from siam_rt.cli.render import parse_preset_map
+    from siam_rt.engine.config import EngineConfig
     from siam_rt.errors import SiamError
     from siam_rt.live.session import PlayOptions
 
@@ -111,9 +86,7 @@ def options(args: argparse.Namespace) -> Any:
         model=args.model, presets=args.presets, preset=args.preset, preset_map=parse_preset_map(args.preset_map),
         prepare=prepare, midi_in=args.midi_in, virtual=args.virtual, midi_api=args.midi_api, device=args.device,
         samplerate=args.samplerate, blocksize=args.blocksize, chain=args.chain, record=args.record,
-        polyphony=args.polyphony, transpose=args.transpose, tuning=args.tuning,
-        channels=parse_channels(args.channels), gain_db=args.gain_db, humanize=args.humanize,
-        room=not args.no_room, settle_s=max(args.settle, 0.0))
+        engine=EngineConfig(**engine_settings(args)).validate(), settle_s=max(args.settle, 0.0))
 
 
 class StatusLine:

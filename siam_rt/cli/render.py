@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from siam_rt.cli.common import add_model_option, add_out_option
+from siam_rt.cli.common import add_engine_options, add_model_option, add_out_option, engine_settings
 
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 PROGRESS_AFTER_S = 30.0  # renders of longer music show a progress bar
@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("midi", type=Path, nargs="?", help="MIDI file (.mid); or --example")
     p.add_argument("--example", action="store_true", help="render the bundled example (a Bach chorale)")
     add_out_option(p, "output file: .wav, .flac, .ogg or .mp3 (default: the MIDI file's name as .wav, here)")
-    add_engine_options(p)
+    add_render_options(p)
     p.add_argument("--preset-map", action="append", default=[], metavar="CH=PRESET",
                    help="pin MIDI channel CH (1-16) to PRESET, over program changes (repeatable)")
     p.add_argument("--tail", type=float, default=2.0, metavar="SECONDS",
@@ -32,8 +32,8 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def add_engine_options(p: argparse.ArgumentParser) -> None:
-    """Options that `render` and `note` share."""
+def add_render_options(p: argparse.ArgumentParser) -> None:
+    """Options that `render` and `note` share, and the engine's settings (``common.add_engine_options``)."""
     add_model_option(p)
     p.add_argument("--presets", type=Path, default=None, metavar="DIR",
                    help="presets folder with bank.json (default: the shipped presets)")
@@ -46,14 +46,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     level = p.add_mutually_exclusive_group()
     level.add_argument("--normalize", action="store_true", help="scale the whole output to a peak of -1 dBFS")
     level.add_argument("--limiter", action="store_true", help="a -1 dB limiter on the output (pedalboard)")
-    p.add_argument("--gain-db", type=float, default=None, help="master gain in dB (default: the engine's, +12)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the humanize draws (default 0)")
-    p.add_argument("--humanize", type=float, default=0.0, metavar="AMOUNT",
-                   help="vary each note's event vector within the note map's spread, 0-2 (default 0: off)")
-    p.add_argument("--transpose", type=int, default=0, help="semitones (default 0)")
-    p.add_argument("--tuning", type=float, default=440.0, metavar="HZ", help="A4 reference (default 440)")
-    p.add_argument("--polyphony", type=int, default=64, help="voices at most (default 64)")
-    p.add_argument("--no-room", action="store_true", help="leave out the presets' rooms")
+    add_engine_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -92,11 +85,7 @@ def make_engine(args: argparse.Namespace, preset_map: dict[int, str] | None = No
     from siam_rt.host.chain import load_chain, resolve_chain
 
     chain = load_chain(resolve_chain(args.chain)) if args.chain else None
-    settings: dict[str, Any] = {"seed": args.seed, "humanize": args.humanize, "transpose": args.transpose,
-                                "a4_hz": args.tuning, "polyphony": args.polyphony, "room": not args.no_room}
-    if args.gain_db is not None:
-        settings["master_gain_db"] = args.gain_db
-    config = offline_config(args.samplerate, **settings)
+    config = offline_config(args.samplerate, **engine_settings(args))
     return load_engine(args.model, args.presets, config.validate(), realtime=False, preset=args.preset,
                        preset_map=preset_map, chain=chain)
 

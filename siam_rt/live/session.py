@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from siam_rt.engine.config import EngineConfig
 from siam_rt.engine.midi import NOTE_ON, PROGRAM, parse_message, typed
 from siam_rt.errors import SiamError
 from siam_rt.io.audio_out import AudioOutput, jack_period
@@ -46,13 +47,7 @@ class PlayOptions:
     blocksize: int | None = None  # None: the JACK period when playing through JACK, else 256
     chain: str | None = None
     record: Path | None = None
-    polyphony: int = 64
-    transpose: int = 0
-    tuning: float = 440.0
-    channels: frozenset[int] | None = None
-    gain_db: float | None = None
-    humanize: float = 0.0
-    room: bool = True
+    engine: EngineConfig = field(default_factory=EngineConfig)  # its rate and block are set at the start
     settle_s: float = 1.0  # underruns are counted from this long after the stream starts
     client_name: str = "siam-rt"
 
@@ -94,7 +89,7 @@ class LiveSession:
     def start(self) -> None:
         """Open the MIDI input and check the audio device first (fast, clear errors), then load the model and
         presets, decode the caches, and start the recorder, the audio stream and the MIDI thread."""
-        from siam_rt.engine import EngineConfig, load_engine
+        from siam_rt.engine import load_engine
         from siam_rt.io.audio_out import resolve_device
         from siam_rt.io.devices import load_sounddevice
 
@@ -106,9 +101,7 @@ class LiveSession:
         virtual = o.virtual if (o.virtual or o.midi_in) else "siam"
         self.midi = MidiInput(self._schedule, clock, o.midi_api, o.midi_in, virtual, o.client_name, delay,
                               on_message=self._seen)
-        cfg = EngineConfig(sample_rate=o.samplerate, block=block, polyphony=o.polyphony, transpose=o.transpose,
-                           a4_hz=o.tuning, channels=o.channels, humanize=o.humanize, room=o.room,
-                           **({} if o.gain_db is None else {"master_gain_db": o.gain_db}))
+        cfg = replace(o.engine, sample_rate=o.samplerate, block=block)
         chain = None
         if o.chain:
             from siam_rt.host.chain import load_chain, resolve_chain

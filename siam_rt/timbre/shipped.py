@@ -10,8 +10,10 @@ import numpy as np
 
 from siam_rt.errors import SiamError
 from siam_rt.io.audiofile import read_audio
+from siam_rt.notes.measure import STACCATO
 from siam_rt.notes.note_map import NoteMap
 from siam_rt.runtime.onnx_model import OnnxModel
+from siam_rt.timbre.behaviour import RoomSpec, fit_room
 from siam_rt.timbre.extract import extract_preset
 from siam_rt.timbre.preset import EngineDefaults, Preset
 
@@ -57,17 +59,40 @@ def rebuild(preset_source: dict, name: str, description: str, engine: EngineDefa
             note_map: NoteMap | None = None) -> Preset:
     """A preset extracted again from its recorded source (a rendered recipe or an audio file)."""
     if "render" in preset_source:
-        from siam_rt.timbre.behaviour import measure_fluidsynth
+        from siam_rt.timbre.behaviour import Behaviour, measure_notes, render_fluidsynth
 
         recipe = preset_source["render"]
-        behaviour = measure_fluidsynth(int(recipe["program"]), str(recipe["room"]))
+        renders = render_fluidsynth(int(recipe["program"]), str(recipe["room"]))
+        behaviour = Behaviour(measure_notes(renders.held, renders.released, renders.rate), None,
+                              f"FluidSynth program {int(recipe['program'])} ({recipe['room']} room)")
         with tempfile.TemporaryDirectory() as tmp:
             wav = render_source(preset_source, Path(tmp) / "source.wav")
-            return extract_preset(model, wav, name, description, preset_source, engine, note_map, behaviour)
+            preset = extract_preset(model, wav, name, description, preset_source, engine, note_map, behaviour)
+        preset.behaviour.room = room_as_played(preset, model, renders.staccato_room, renders.rate)
+        return preset
     audio = Path(preset_source.get("audio", ""))
     if not audio.is_file():
         raise SiamError(f"the preset's source audio {audio} is missing; extract it again from a recording")
     return extract_preset(model, audio, name, description, preset_source, engine, note_map)
+
+
+def room_as_played(preset: Preset, model: OnnxModel, source_room: np.ndarray, rate: int) -> RoomSpec:
+    """The preset's room, fitted so that its own staccato C4, as the engine plays it without a room, gets the tail
+    that the source's staccato has in the source's room (the very figure the room is judged by)."""
+    import mido
+
+    from siam_rt.engine import Engine, offline_config
+    from siam_rt.engine.offline import render
+    from siam_rt.timbre.bank import Bank
+
+    pitch, velocity, _, length = STACCATO
+    note_map = NoteMap.load(Path(model.manifest.folder) / "note_map.npz", model.model_id)
+    bank = Bank({preset.name: preset}, preset.name, {}, {}, None)
+    with Engine(model, bank, note_map, offline_config(rate, room=False), realtime=False) as engine:
+        notes = [(0.0, mido.Message("note_on", note=pitch, velocity=velocity)),
+                 (length, mido.Message("note_off", note=pitch))]
+        dry = render(engine, notes, len(source_room) / rate).mean(axis=1)
+    return fit_room(dry, source_room, rate)
 
 
 def _source(program: int, room: str) -> dict:

@@ -1,4 +1,4 @@
-"""Polyphony under real time: held notes (re-excited) with the room at a 256-frame JACK period.
+"""Polyphony under real time: held notes (one strike each, looped while held) with the room at a 256-frame JACK period.
 
 64 notes held for 60 s through `siam-rt play` (the shipped piano, room on): underruns counted from the moment
 every client is connected (SIGUSR1), CPU load of the audio callback (mean and max). Then a sweep of voice

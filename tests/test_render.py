@@ -212,7 +212,7 @@ def test_example_note_and_normalize(cli, tmp_path: Path) -> None:
     assert "strings" in proc.stdout
     note, rate = sf.read(tmp_path / "a4.flac", dtype="float32")
     assert len(note) == 3 * RATE
-    held = note[int(1.7 * RATE): int(1.95 * RATE)]  # re-excited: still sounding near the note-off
+    held = note[int(1.7 * RATE): int(1.95 * RATE)]  # held: still sounding near the note-off
     assert np.sqrt((held ** 2).mean()) > 0.05 * np.sqrt((note[: RATE // 2] ** 2).mean())
 
 

@@ -35,7 +35,7 @@ def add_parser(subparsers: Any) -> None:
     """Register `siam-rt note`."""
     p = subparsers.add_parser("note", help="render one note of a preset to an audio file",
                               description="One note, held for --duration seconds, through the same engine as "
-                              "`siam-rt render` (re-excitation, release and room included).")
+                              "`siam-rt render` (held-note curve, release and room included).")
     p.add_argument("pitch", help="MIDI note number or name: 60, C4, F#3, Bb2")
     p.add_argument("--velocity", type=int, default=96, help="1-127 (default 96)")
     p.add_argument("--duration", type=float, default=1.0, metavar="S", help="seconds held (default 1)")

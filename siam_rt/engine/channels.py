@@ -7,7 +7,7 @@ Controllers, as a musician would expect them:
   one velocity layer lower, and ``soft_gain_db`` quieter).
 - Pitch bend: +/- ``bend_range`` semitones (default 2; RPN 0 sets it per channel), played as a playback rate.
 - Channel pressure: swells the channel by up to ``pressure_gain_db`` (like expression, upward).
-- CC1 mod wheel: moves new notes' and re-excitations' event vectors from their velocity layer toward the next
+- CC1 mod wheel: moves new notes' event vectors from their velocity layer toward the next
   layer up (a brighter, more excited sound), decoded live off the audio thread.
 - CC120 all sound off (voices cut in 2 ms, the channel's room faded out over one block), CC121 reset
   controllers, CC123 all notes off (releases every note, pedal-held ones too, then fades the channel's room once the

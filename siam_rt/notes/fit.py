@@ -6,7 +6,8 @@ centre is nudged, through the frozen pitch head, until the decoder's strongest p
 the encoded centre: the decoder is known to play the vector at the right pitch. Then the layers of each pitch are
 nudged through the frozen decoder so that a higher velocity layer sounds brighter, in the context's room, in the
 notes' mean timbre and in the shipped presets' own contexts. Each vector keeps the hold the encoder gave its
-isolated note; the engine releases a note at note-off and re-excites it where it has decayed.
+isolated note; the engine decodes every played note with its envelope held for the whole event and shapes it
+to its preset's measured held-note curve, so ``order_brightness_as_played`` orders the layers as heard that way.
 """
 
 from __future__ import annotations

@@ -175,10 +175,11 @@ def check_parity(model: SIAM, folder: Path, seed: int = 0) -> dict[str, float]:
 
 def fit_notes_as_played(folder: Path, presets_dir: Path) -> int:
     """Order the note map in ``folder`` for brightness as the engine plays it in the presets of ``presets_dir``
-    (``siam_rt.notes.fit.order_brightness_as_played``), rewrite it and its checksum in the manifest; returns how
-    many (preset, key) pairs are still flat."""
+    (``siam_rt.notes.fit.order_brightness_as_played``), then take the stretch out of its low keys in those presets
+    (``reduce_stretch``: the pianos' low register read sharp); rewrite it and its checksum in the manifest; returns
+    how many (preset, key) pairs were still flat for brightness."""
     from siam_rt.engine.room import synthetic_ir
-    from siam_rt.notes.fit import order_brightness_as_played, played_timbre
+    from siam_rt.notes.fit import order_brightness_as_played, played_timbre, reduce_stretch
     from siam_rt.notes.note_map import NoteMap
     from siam_rt.runtime.onnx_model import OnnxModel
     from siam_rt.timbre.bank import load_bank
@@ -197,7 +198,7 @@ def fit_notes_as_played(folder: Path, presets_dir: Path) -> int:
             wet = preset.engine.reverb_mix
         timbres.append(played_timbre(model, preset.context, preset.behaviour, ir, wet, note_map.layers))
     centre, flat = order_brightness_as_played(model, note_map.centre, timbres)
-    note_map.centre = centre
+    note_map.centre = reduce_stretch(model, centre, torch.stack([t["context"] for t in timbres]))
     with atomic_path(folder / "note_map.npz", ".npz") as tmp:
         note_map.save(tmp)
     manifest = json.loads((folder / MANIFEST).read_text())

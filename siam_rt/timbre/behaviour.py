@@ -10,7 +10,7 @@ FluidSynth source (``measure_fluidsynth``); a preset without a measurable source
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -200,7 +200,6 @@ class SourceRenders:
     staccato_dry: np.ndarray
     staccato_room: np.ndarray
     rate: int = 22050
-    extra: dict = field(default_factory=dict)
 
 
 def render_fluidsynth(program: int, room: str) -> SourceRenders:
@@ -212,8 +211,15 @@ def render_fluidsynth(program: int, room: str) -> SourceRenders:
                          render_notes(program, [STACCATO], 3.0), render_notes(program, [STACCATO], 3.0, room))
 
 
+def held_behaviour(r: SourceRenders, program: int, room: str) -> Behaviour:
+    """The held notes and releases measured on ``r``, with no room yet (the caller fits it)."""
+    return Behaviour(measure_notes(r.held, r.released, r.rate), None, f"FluidSynth program {program} ({room} room)")
+
+
 def measure_fluidsynth(program: int, room: str) -> Behaviour:
-    """The behaviour of GM ``program`` in corpus room ``room``, measured on FluidSynth's renders of it."""
+    """The behaviour of GM ``program`` in corpus room ``room``, measured on FluidSynth's renders of it, the room
+    fitted on the source's own dry staccato (``shipped.room_as_played`` fits it on the preset's instead)."""
     r = render_fluidsynth(program, room)
-    return Behaviour(measure_notes(r.held, r.released, r.rate), fit_room(r.staccato_dry, r.staccato_room, r.rate),
-                     f"FluidSynth program {program} ({room} room)")
+    behaviour = held_behaviour(r, program, room)
+    behaviour.room = fit_room(r.staccato_dry, r.staccato_room, r.rate)
+    return behaviour

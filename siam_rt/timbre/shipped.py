@@ -59,12 +59,12 @@ def rebuild(preset_source: dict, name: str, description: str, engine: EngineDefa
             note_map: NoteMap | None = None) -> Preset:
     """A preset extracted again from its recorded source (a rendered recipe or an audio file)."""
     if "render" in preset_source:
-        from siam_rt.timbre.behaviour import Behaviour, measure_notes, render_fluidsynth
+        from siam_rt.timbre.behaviour import held_behaviour, render_fluidsynth
 
         recipe = preset_source["render"]
-        renders = render_fluidsynth(int(recipe["program"]), str(recipe["room"]))
-        behaviour = Behaviour(measure_notes(renders.held, renders.released, renders.rate), None,
-                              f"FluidSynth program {int(recipe['program'])} ({recipe['room']} room)")
+        program, room = int(recipe["program"]), str(recipe["room"])
+        renders = render_fluidsynth(program, room)
+        behaviour = held_behaviour(renders, program, room)
         with tempfile.TemporaryDirectory() as tmp:
             wav = render_source(preset_source, Path(tmp) / "source.wav")
             preset = extract_preset(model, wav, name, description, preset_source, engine, note_map, behaviour)

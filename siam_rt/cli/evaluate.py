@@ -130,7 +130,8 @@ def held_table(held: dict) -> Any:
     from rich.table import Table
 
     table = Table(title="held notes, velocity 96, 2.5 s, dry: SIAM / source (dB re peak; s)")
-    for col in ("preset", "MIDI", "+0.5 s", "+1.5 s", "re-rise", "hole", "release (-40 dB)", "tail +0.5 / +1.0 s"):
+    for col in ("preset", "MIDI", "+0.5 s", "+1.5 s", "re-rise", "hole", "release (-40 dB)", "tail +0.5 / +1.0 s",
+                "shared noise lines"):
         table.add_column(col)
 
     def pair(row: dict, key: str, fmt: str) -> str:
@@ -144,7 +145,7 @@ def held_table(held: dict) -> Any:
         for i, (pitch, row) in enumerate(entry["registers"].items()):
             table.add_row(name if i == 0 else "", pitch, pair(row, "at_0_5", ".1f"), pair(row, "at_1_5", ".1f"),
                           pair(row, "rerise", ".1f"), pair(row, "hole", ".1f"), pair(row, "release_s", ".2f"),
-                          tails if i == 0 else "")
+                          tails if i == 0 else "", str(len(entry["noise_lines"])) if i == 0 else "")
     return table
 
 

@@ -41,26 +41,56 @@ def noise_offset(key: int, layer: int, variant: int = 0) -> int:
     return int(((key * 8 + layer) * 0.6180339887 + variant * 0.3819660113) % 1.0 * NOISE_SPAN)
 
 
-def shape_row(row: np.ndarray, rate: int, f0: float, levels_db: np.ndarray, late_db_s: float
-              ) -> tuple[np.ndarray, int, int, int]:
+def loop_end(row: np.ndarray, rate: int, f0: float) -> int:
+    """Where a decoded event's loop may end at the latest: while it is still within LOOP_FLOOR_DB of its peak
+    and still sounds its own pitch (``shape_row`` keeps 0.1 s after the peak). The layers of a key share the earliest
+    of theirs (``shared_ends``), so every layer holds the timbre of the same moment and brightness keeps
+    rising with velocity through the hold."""
+    n = len(row)
+    hop = max(16, int(round(SHAPE_HOP_S * rate)))
+    level, peak = _levels(row, hop, rate)
+    alive = np.flatnonzero(level >= level[peak] + LOOP_FLOOR_DB)
+    end = int(alive[-1]) * hop + hop // 2 if len(alive) else n
+    return min(end, n - 8, _pitch_holds_until(row, rate, f0, peak * hop))
+
+
+def shared_ends(rows: np.ndarray, keys: list[int], rate: int, known: np.ndarray) -> list[int]:
+    """Each row's loop end: the earliest ``loop_end`` among the rows of its key, and ``known[key]`` (the key's
+    end found before, 0 when none), which is updated."""
+    for row, k in zip(rows, keys, strict=True):
+        end = loop_end(row, rate, key_f0(k))
+        known[k] = end if known[k] == 0 else min(int(known[k]), end)
+    return [int(known[k]) for k in keys]
+
+
+def key_f0(key: int) -> float:
+    """The fundamental of key index ``key`` (0..87), equal-tempered."""
+    return 440.0 * 2 ** ((LOW + key - 69) / 12)
+
+
+def _levels(row: np.ndarray, hop: int, rate: int) -> tuple[np.ndarray, int]:
+    """A row's smoothed level per ``hop`` frame (dB) and the frame of its peak (within its first 0.5 s)."""
+    frames = len(row) // hop
+    power = (row[: frames * hop].astype(np.float64).reshape(frames, hop) ** 2).mean(axis=1)
+    level = 10 * np.log10(np.maximum(np.convolve(power, np.ones(3) / 3, mode="same"), 1e-30))
+    return level, int(np.argmax(level[: max(1, int(0.5 * rate / hop))]))
+
+
+def shape_row(row: np.ndarray, rate: int, f0: float, levels_db: np.ndarray, late_db_s: float,
+              end: int | None = None) -> tuple[np.ndarray, int, int, int]:
     """A decoded event shaped like its instrument: (row, peak sample, loop start, loop length).
 
     After its peak, the row's level follows ``levels_db`` at TIMES (the preset's held-note curve for this key);
-    its last stretch, where it is still within LOOP_FLOOR_DB of its peak, becomes a loop of whole periods of
-    ``f0``, flat in level and crossfaded at its seam, which the voice repeats while the key is held, applying
-    the curve's fall itself (``voice_gain_db``)."""
+    its last stretch before ``end`` (default: its own ``loop_end``) becomes a loop of whole periods of ``f0``,
+    flat in level and crossfaded at its seam, which the voice repeats while the key is held, applying the
+    curve's fall itself (``voice_gain_db``)."""
     n = len(row)
     hop = max(16, int(round(SHAPE_HOP_S * rate)))
     frames = n // hop
-    power = (row[: frames * hop].astype(np.float64).reshape(frames, hop) ** 2).mean(axis=1)
-    power = np.convolve(power, np.ones(3) / 3, mode="same")
-    level = 10 * np.log10(np.maximum(power, 1e-30))
-    peak = int(np.argmax(level[: max(1, int(0.5 * rate / hop))]))
-    alive = np.flatnonzero(level >= level[peak] + LOOP_FLOOR_DB)
+    level, peak = _levels(row, hop, rate)
     fade = int(0.03 * rate)
     shortest = max(2 * fade, int(0.06 * rate))
-    end = int(alive[-1]) * hop + hop // 2 if len(alive) else n
-    end = min(end, n - 8, _pitch_holds_until(row, rate, f0, peak * hop))
+    end = loop_end(row, rate, f0) if end is None else end
     end = max(end, min(n - 8, (peak + 1) * hop + int(0.1 * rate) + fade))
     loop_len, match = _best_loop(row, end, fade, rate, f0, shortest, max(shortest + 1, end - (peak + 1) * hop - fade))
     start = end - loop_len
@@ -215,6 +245,7 @@ class PresetCache:
         self.ready = np.zeros((KEYS, self.layers), bool)
         # each row's peak, loop start and loop length (samples), and each key's held-note curve and release
         self.meta = np.zeros((KEYS, self.layers, 3), np.int64)
+        self.ends = np.zeros(KEYS, np.int64)  # each key's loop end, shared by its layers (``shared_ends``)
         shape = [preset.behaviour.at(LOW + k) for k in range(KEYS)]
         self.curve = np.array([c[0] for c in shape], np.float64)  # [KEYS, len(TIMES)] dB
         self.late = np.array([c[1] for c in shape], np.float64)  # dB/s
@@ -241,16 +272,17 @@ class PresetCache:
         return bool(self.ready.all())
 
     def fill(self, model: OnnxModel, pairs: list[tuple[int, int]] | None = None, batch: int = 16) -> int:
-        """Decode the rows ``pairs`` ((key index 0..87, layer); default: all) that are missing; returns how many."""
-        if pairs is None:
-            pairs = [(k, layer) for k in range(KEYS) for layer in range(self.layers)]
-        todo = sorted({p for p in pairs if not self.ready[p]})
+        """Decode the rows ``pairs`` ((key index 0..87, layer); default: all) that are missing, each with all
+        the layers of its key (they share their loop's end); returns how many rows were decoded."""
+        keys = range(KEYS) if pairs is None else sorted({k for k, _ in pairs})
+        todo = [(k, layer) for k in keys if not self.ready[k].all() for layer in range(self.layers)]
+        step = max(1, batch // self.layers) * self.layers  # whole keys per decode
         start = time.perf_counter()
-        for i in range(0, len(todo), batch):
-            part = todo[i: i + batch]
+        for i in range(0, len(todo), step):
+            part = todo[i: i + step]
             vecs = np.stack([self.vectors[k, layer] for k, layer in part])
-            keys = [k for k, _ in part]
-            rows, meta = self.decode(model, vecs, keys, [noise_offset(k, layer) for k, layer in part])
+            keys_of = [k for k, _ in part]
+            rows, meta = self.decode(model, vecs, keys_of, [noise_offset(k, layer) for k, layer in part], self.ends)
             levels = level_table(rows)
             for (k, layer), row, lev, m in zip(part, rows, levels, meta, strict=True):
                 self.data[k, layer, : self.length] = row
@@ -261,25 +293,26 @@ class PresetCache:
         self.build_ms += (time.perf_counter() - start) * 1e3
         return len(todo)
 
-    def decode(self, model: OnnxModel, vectors: np.ndarray, keys: list[int], noise: list[int]
+    def decode(self, model: OnnxModel, vectors: np.ndarray, keys: list[int], noise: list[int], ends: np.ndarray
                ) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
         """Event vectors [N, D] of ``keys`` (0..87) in this preset's context -> rows [N, length] at the cache's
-        rate, shaped like the instrument (``shape_row``), and each row's (peak, loop start, loop length)."""
+        rate, shaped like the instrument (``shape_row``, loop ends shared per key through ``ends``), and each
+        row's (peak, loop start, loop length)."""
         audio = model.decode(vectors.astype(np.float32), self.preset.context, np.full(len(vectors), HOLD_S),
                              np.asarray(noise, np.int64))
         rows = resample_rows(audio, self.model_rate, self.rate, self.length)
         meta = []
-        for i, k in enumerate(keys):
-            f0 = 440.0 * 2 ** ((LOW + k - 69) / 12)
-            rows[i], *m = shape_row(rows[i], self.rate, f0, self.curve[k], self.late[k])
+        for i, (k, end) in enumerate(zip(keys, shared_ends(rows, keys, self.rate, ends), strict=True)):
+            rows[i], *m = shape_row(rows[i], self.rate, key_f0(k), self.curve[k], self.late[k], end)
             meta.append(tuple(m))
         return rows, meta
 
     def live_row(self, model: OnnxModel, vector: np.ndarray, key: int, noise: int
                  ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
-        """One vector decoded outside the table (humanize, mod wheel): (row with PAD, level table, meta)."""
+        """One vector decoded outside the table (humanize, mod wheel): (row with PAD, level table, meta), its
+        loop ending no later than its key's."""
         row = np.zeros(self.length + PAD, np.float32)
-        rows, meta = self.decode(model, vector[None], [key], [noise])
+        rows, meta = self.decode(model, vector[None], [key], [noise], self.ends.copy())
         row[: self.length] = rows[0]
         return row, level_table(row[None, : self.length])[0], meta[0]
 

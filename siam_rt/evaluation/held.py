@@ -4,7 +4,8 @@ Per preset and register (C2..C6, velocity 96, held 2.5 s, dry): the level 0.5 s 
 re-rise (the largest rise above the lowest level since the peak, up to note-off: a re-strike or a pulse), the
 largest fall below the held level's median (a hole), and the release time (note-off to -40 dB); and per preset
 the tail of a staccato C4 (0.1 s) 0.5 s and 1.0 s after note-off, each in its own room. The peak is the attack's
-(within 0.6 s); levels are floored at FLOOR_DB.
+(within 0.6 s); levels are floored at FLOOR_DB. And per preset the noise lines its dry C4, G4 and C5 share
+(``evaluation.noise``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 import mido
 import numpy as np
 
+from siam_rt.evaluation.noise import NOTES as NOISE_NOTES
+from siam_rt.evaluation.noise import shared_lines
 from siam_rt.notes.measure import REGISTERS, STACCATO, level_db, tail_db
 
 HOLD, SECONDS, RATE, HOP = 2.5, 4.0, 22050, 256
@@ -90,16 +93,19 @@ def compare(presets: list[Any], model_dir: Any = None, presets_dir: Any = None, 
     out: dict = {}
     for preset in presets:
         recipe = preset.source.get("render") if sources else None
-        rows = {}
-        for pitch in REGISTERS:
-            siam = siam_note(engine_of(False), preset.name, pitch)
+        rows, dry = {}, {}
+        for pitch in sorted(set(REGISTERS) | set(NOISE_NOTES)):
+            dry[pitch] = siam = siam_note(engine_of(False), preset.name, pitch)
+            if pitch not in REGISTERS:
+                continue
             row = {"siam": asdict(held_figures(siam)), "siam_envelope": envelope(siam)}
             if recipe is not None:
                 src = _source_render(int(recipe["program"]), [(pitch, 96, 0.0, HOLD)], SECONDS)
                 row.update(source=asdict(held_figures(src)), source_envelope=envelope(src))
             rows[str(pitch)] = row
         staccato = siam_note(engine_of(True), preset.name, STACCATO[0], STACCATO[3], 3.0)
-        entry = {"registers": rows, "tail_siam": _tail(staccato)}
+        entry = {"registers": rows, "tail_siam": _tail(staccato),
+                 "noise_lines": shared_lines({p: dry[p] for p in NOISE_NOTES}, RATE)}
         if recipe is not None:
             entry.update(tail_source=_tail(_source_render(int(recipe["program"]), [STACCATO], 3.0,
                                                           str(recipe["room"]))), room=str(recipe["room"]))

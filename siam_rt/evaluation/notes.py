@@ -32,18 +32,22 @@ def render_notes(model: OnnxModel, note_map: NoteMap, preset: Preset, notes: lis
                  seconds: float = 1.0) -> np.ndarray:
     """Each (pitch, velocity) decoded alone in the preset's context as the engine's cache plays it (held for the
     whole event, its own noise, shaped by the preset's held-note curve), scaled, in its room: [N, samples]."""
-    from siam_rt.engine.cache import HOLD_S, noise_offset, played, shape_row
+    from siam_rt.engine.cache import HOLD_S, KEYS, noise_offset, played, shape_row, shared_ends
     from siam_rt.engine.room import synthetic_ir
 
-    vecs = np.stack([note_map.vector(p, v) + (preset.note_offset if preset.note_offset is not None else 0)
-                     for p, v in notes]).astype(np.float32)
     sr = model.sample_rate
-    noise = [noise_offset(p - LOW, note_map.layer_of(v)) for p, v in notes]
-    rows = model.decode(vecs, preset.context, np.full(len(notes), HOLD_S), np.array(noise))
+    keys = sorted({p - LOW for p, _ in notes})  # every layer of each key, which share their loop's end
+    pairs = [(k, layer) for k in keys for layer in range(note_map.layers)]
+    vecs = np.stack([note_map.centre[k, layer] + (preset.note_offset if preset.note_offset is not None else 0)
+                     for k, layer in pairs]).astype(np.float32)
+    rows = model.decode(vecs, preset.context, np.full(len(pairs), HOLD_S),
+                        np.array([noise_offset(k, layer) for k, layer in pairs]))
+    ends = shared_ends(rows, [k for k, _ in pairs], sr, np.zeros(KEYS, np.int64))
     audio = []
-    for (p, _), row in zip(notes, rows, strict=True):
+    for p, v in notes:
+        i = pairs.index((p - LOW, note_map.layer_of(v)))
         levels, late, _ = preset.behaviour.at(p)
-        shaped, *meta = shape_row(row, sr, 440.0 * 2 ** ((p - 69) / 12), levels, late)
+        shaped, *meta = shape_row(rows[i], sr, 440.0 * 2 ** ((p - 69) / 12), levels, late, ends[i])
         audio.append(played(shaped, tuple(meta), int(seconds * sr), sr, levels, late))
     room = preset.behaviour.room
     ir, wet = model.room(preset.context) if room is None else (synthetic_ir(room.rt60_s, sr), room.wet)

@@ -14,12 +14,14 @@ import soundfile as sf
 
 from siam_rt.cli.common import parse_channels
 from siam_rt.cli.play import format_summary
+from siam_rt.engine import load_engine
+from siam_rt.engine.channels import channel_preset
 from siam_rt.errors import SiamError
 from siam_rt.io.audio_out import resolve_device
 from siam_rt.io.clock import STEP_COUNT, AudioClock, MidiStamps, MinOffset
 from siam_rt.io.midi_in import API_ALIASES, open_api, resolve_port
 from siam_rt.io.recorder import Recorder
-from siam_rt.live.reload import Reloader, channel_presets
+from siam_rt.live.reload import Reloader
 from siam_rt.live.session import group_channels
 from siam_rt.resources import presets_dir
 from siam_rt.timbre.bank import load_bank
@@ -140,38 +142,25 @@ def test_options() -> None:
     assert "3 notes from 6 MIDI messages" in text and "0 underruns" in text
 
 
-def test_channel_presets_follow_the_engine_precedence() -> None:
+def test_the_preset_rule_follows_its_precedence() -> None:
     bank = load_bank()
-    chosen = channel_presets(bank, None, {3: "strings"}, {0: 73, 3: 0})
-    assert chosen[0] is bank.for_program(73)
-    assert chosen[1] is bank.default_preset
-    assert chosen[3].name == "strings"  # pinned beats program change
-    assert chosen[9] is None  # the shipped bank mutes channel 10
-
-
-class FakeEngine:
-    """What the reloader touches: the decode worker, the bank and the channels."""
-
-    def __init__(self, bank) -> None:
-        self.bank = bank
-        self.channels = [types.SimpleNamespace(preset=bank.default_preset, cache=None, pending=None)
-                         for _ in range(16)]
-        self.worker = types.SimpleNamespace(request_preset=lambda p: None, wait_idle=lambda t: True)
-        self.assigned: list = []
-
-    def assign_preset(self, channel: int, preset) -> None:
-        self.channels[channel].preset = preset
-        self.assigned.append(preset.name)
+    pinned = {3: "strings"}
+    assert channel_preset(bank, 0, None, pinned, 73) == (bank.for_program(73), False)
+    assert channel_preset(bank, 1, None, pinned, None) == (bank.default_preset, False)
+    assert channel_preset(bank, 1, "guitar", pinned, None) == (bank.get("guitar"), False)
+    preset, fixed = channel_preset(bank, 3, None, pinned, 0)
+    assert preset.name == "strings" and fixed  # pinned beats program change
+    assert channel_preset(bank, 9, None, pinned, 0) == (None, True)  # the shipped bank mutes channel 10
 
 
 def test_reload_keeps_the_old_bank_on_a_bad_file_and_takes_a_good_one(tmp_path: Path) -> None:
     folder = tmp_path / "presets"
     shutil.copytree(presets_dir(), folder)
-    bank = load_bank(folder)
-    engine = FakeEngine(bank)
+    engine = load_engine(None, folder, realtime=False, preset_map={2: "strings"})
+    bank = engine.bank
     posted: list = []
     messages: list[str] = []
-    reloader = Reloader(engine, folder, bank.default_preset.model_id, None, {}, {}, posted.append, messages.append)
+    reloader = Reloader(engine, folder, bank.default_preset.model_id, {1: 24}, posted.append, messages.append)
     good = (folder / "piano.json").read_text()
     (folder / "piano.json").write_text(good[:40])
     assert not reloader.reload("test") and not posted
@@ -182,7 +171,10 @@ def test_reload_keeps_the_old_bank_on_a_bad_file_and_takes_a_good_one(tmp_path: 
     assert reloader.reload("test") and len(posted) == 1
     posted[0]()  # what the audio callback runs
     assert engine.bank is not bank and engine.channels[0].preset.engine.gain_db == -3.0
+    assert engine.channels[1].preset is engine.bank.for_program(24)  # the channel's program change, kept
+    assert engine.channels[2].preset is engine.bank.get("strings")  # still pinned
     assert engine.channels[9].preset is None
+    engine.close()
 
 
 def test_place_sounds_finds_overlapping_notes_to_the_sample() -> None:

@@ -1,6 +1,6 @@
 """Resynthesis as a stream: events decoded in batches, added into a block accumulator, the room applied on the
-bus by overlap-add, and the output handed on block by block. Memory is bounded by the block and event
-lengths, not by the output's length. No torch."""
+bus by the engine's streaming convolution (``engine.room.WetDry``), and the output handed on block by block.
+Memory is bounded by the block and event lengths, not by the output's length. No torch."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siam_rt.analysis.codec import Codec
+from siam_rt.engine.room import WetDry
 
 #: Output samples per block (about 3 s at 22050 Hz).
 BLOCK = 1 << 16
@@ -33,28 +34,6 @@ class Score:
         return len(self.times)
 
 
-class RoomStream:
-    """``(1 - wet) * dry + wet * (dry conv ir)`` over consecutive blocks of at most ``block`` samples, by FFT
-    overlap-add: the same output as one whole-signal convolution, truncated to the dry length."""
-
-    def __init__(self, ir: np.ndarray, wet: float, block: int) -> None:
-        self.wet = float(wet)
-        self.size = 1 << (block + len(ir) - 2).bit_length()
-        self.ir_f = np.fft.rfft(ir.astype(np.float64), self.size)
-        self.tail = np.zeros(len(ir) - 1)
-
-    def process(self, dry: np.ndarray) -> np.ndarray:
-        conv = np.fft.irfft(np.fft.rfft(dry.astype(np.float64), self.size) * self.ir_f, self.size)
-        n, t = len(dry), len(self.tail)
-        conv[:t] += self.tail
-        out = conv[:n]
-        tail = np.zeros(t)
-        rest = conv[n: n + t]
-        tail[: len(rest)] = rest
-        self.tail = tail
-        return ((1 - self.wet) * dry + self.wet * out).astype(np.float32)
-
-
 def render_blocks(codec: Codec, score: Score, block: int = BLOCK, batch: int = 32,
                   on_event: Callable[[int, np.ndarray], object] | None = None,
                   progress: Callable[[int], object] | None = None) -> Iterator[np.ndarray]:
@@ -71,7 +50,7 @@ def render_blocks(codec: Codec, score: Score, block: int = BLOCK, batch: int = 3
     room = None
     if score.room_context is not None:
         ir, wet = codec.room(score.room_context.astype(np.float32))
-        room = RoomStream(ir, wet if score.wet is None else score.wet, block)
+        room = WetDry(ir, wet if score.wet is None else score.wet, block)
     pos, nxt = 0, 0
     while pos < score.length:
         end = min(pos + block, score.length)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siam_rt.analysis.codec import Codec
+from siam_rt.engine.room import convolve
 
 
 @dataclass
@@ -187,8 +188,5 @@ def encode_audio(codec: Codec, audio: np.ndarray, batch: int = 8, progress=None)
 
 
 def apply_room(dry: np.ndarray, ir: np.ndarray, wet: float) -> np.ndarray:
-    """(1 - wet) * dry + wet * (dry conv ir), by FFT, truncated to the dry length."""
-    n = len(dry) + len(ir) - 1
-    size = 1 << (n - 1).bit_length()
-    rev = np.fft.irfft(np.fft.rfft(dry, size) * np.fft.rfft(ir, size), size)[: len(dry)]
-    return ((1 - wet) * dry + wet * rev).astype(np.float32)
+    """(1 - wet) * dry + wet * (dry conv ir), truncated to the dry length (``engine.room.convolve``)."""
+    return convolve(dry, ir, wet)

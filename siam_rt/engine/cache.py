@@ -212,6 +212,14 @@ def resample_rows(audio: np.ndarray, from_rate: int, to_rate: int, length: int) 
     return fixed
 
 
+def context_room(model: OnnxModel, context: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """A context's own room at ``rate``: (impulse response, wet level), the same room gain at any rate."""
+    ir, wet = model.room(context)
+    ir = resample_rows(ir[None], model.sample_rate, rate, int(round(len(ir) * rate / model.sample_rate)))[0]
+    ir *= model.sample_rate / rate
+    return ir, wet
+
+
 def level_table(rows: np.ndarray) -> np.ndarray:
     """RMS per LEVEL_HOP samples of rows [N, n] -> [N, ceil(n / LEVEL_HOP)]."""
     n = rows.shape[-1]
@@ -257,9 +265,7 @@ class PresetCache:
         start = time.perf_counter()
         room = preset.behaviour.room
         if room is None:  # the context's own room
-            ir, model_wet = model.room(preset.context)
-            ir = resample_rows(ir[None], model.sample_rate, rate, int(round(len(ir) * rate / model.sample_rate)))[0]
-            ir *= model.sample_rate / rate  # the same room gain at any rate
+            ir, model_wet = context_room(model, preset.context, rate)
         else:  # the room measured on the preset's source
             ir, model_wet = synthetic_ir(room.rt60_s, rate) * np.sqrt(model.sample_rate / rate), room.wet
         mix = preset.engine.reverb_mix if wet is None else wet

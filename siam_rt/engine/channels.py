@@ -26,9 +26,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siam_rt.engine.cache import PresetCache
+from siam_rt.timbre.bank import DRUM_CHANNEL, Bank
 from siam_rt.timbre.preset import Preset
 
 RAMP = 64  # samples over which a gain or pan change glides
+
+
+def channel_preset(bank: Bank, channel: int, preset: str | None, preset_map: dict[int, str],
+                   program: int | None) -> tuple[Preset | None, bool]:
+    """What ``channel`` (0-based) plays under ``bank``, and whether it is pinned (program changes ignored).
+
+    The one preset rule: a channel of ``preset_map`` plays its preset; the drum channel plays the bank's drums
+    (None: muted); any other plays its last ``program`` change, else ``preset``, else the bank's default."""
+    if channel in preset_map:
+        return bank.get(preset_map[channel]), True
+    if channel == DRUM_CHANNEL:
+        return (bank.get(bank.drums) if bank.drums is not None else None), True
+    if program is not None:
+        return bank.for_program(program), False
+    return (bank.get(preset) if preset else bank.default_preset), False
 
 
 @dataclass

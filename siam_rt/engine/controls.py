@@ -57,8 +57,9 @@ class MidiActions:
 
     def _on_program(self: Engine, ch: Channel, program: int, _: int, t: int, offset: int) -> None:
         ch.program = program
-        if not ch.fixed:
-            self._assign(ch, self.bank.for_program(program))
+        preset, pinned = self.preset_for(ch.index, program)
+        if not pinned and preset is not None:
+            self._assign(ch, preset)
 
     def _on_bend(self: Engine, ch: Channel, lsb: int, msb: int, t: int, offset: int) -> None:
         ch.bend = bend_value(lsb, msb)

@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from siam_rt.engine.cache import KEYS, PresetCache, preset_key
-from siam_rt.engine.channels import Channel
+from siam_rt.engine.channels import Channel, channel_preset
 from siam_rt.engine.config import EngineConfig
 from siam_rt.engine.controls import CUT_S, MidiActions
+from siam_rt.engine.events import DecodedEvent, decode_event
 from siam_rt.engine.midi import CONTROL, CONTROLLERS, NOTE_ON, PROGRAM, parse_message, typed
 from siam_rt.engine.mixer import ChannelRate, Mixer
+from siam_rt.engine.output import Output, guard
 from siam_rt.engine.scheduler import Scheduler
 from siam_rt.engine.voice import Voice
 from siam_rt.engine.voices import VoicePool
@@ -33,12 +35,15 @@ from siam_rt.errors import SiamError
 from siam_rt.notes.note_map import LOW, NoteMap
 from siam_rt.runtime.onnx_model import OnnxModel
 from siam_rt.timbre.bank import DRUM_CHANNEL, Bank
+from siam_rt.timbre.behaviour import TIMES
 from siam_rt.timbre.preset import Preset
 
 RESTART_S = 0.010  # a note-on on a sounding key fades the old note out over this
 STEAL_S = 0.005  # a stolen voice fades out over this
 MOD_STEPS = 16  # the mod wheel is decoded at this many steps
 SQRT_HALF = math.sqrt(0.5)
+OWN_ROOM = 16  # bus row offset of a channel's events that carry their own room
+NO_CURVE = (0.0,) * len(TIMES)  # an event plays its own envelope: no held-note curve
 
 
 @dataclass
@@ -50,6 +55,7 @@ class EngineStats:
     peak_voices: int = 0
     stolen_voices: int = 0
     notes_played: int = 0
+    events_played: int = 0  # events of play_event started
     notes_dropped: int = 0  # note-ons with no cache ready (live, right after a first preset change)
     notes_muted: int = 0  # note-ons on a muted channel (channel 10 when the bank mutes drums)
     late_events: int = 0  # events that arrived after their sample had been rendered (played at once)
@@ -95,24 +101,13 @@ class Engine(MidiActions):
         self._room_fades: list[PresetCache] = []
         self._deferred_fades: list[tuple[int, int, PresetCache]] = []  # (sample time, channel, cache)
         self._reset_rooms = False
-        self._executor: Any = None
-        self._in_flight: Any = None
-        if cfg.pipeline and not realtime:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siam-rt-rooms")
-        self._bus = np.zeros((16, self.block), np.float32)
+        self._bus = np.zeros((2 * 16, self.block), np.float32)  # per channel: its room's row, then OWN_ROOM + it
+        self._events_made = 0
         self._used: set[int] = set()
         self._mixer = Mixer(self.block)
-        self._fifo = np.zeros((4 * self.block * max(1, -(-self.rate // self.mix_rate)) + 8192, 2), np.float32)
-        self._fill = 0
-        self._resampler = None
-        if self.mix_rate != self.rate:
-            import soxr
-
-            self._resampler = soxr.ResampleStream(self.mix_rate, self.rate, 2, dtype="float32", quality="HQ")
-        self.default_preset = bank.get(preset) if preset else bank.default_preset
-        self.preset_map = {ch: bank.get(name) for ch, name in (preset_map or {}).items()}
+        self._output = Output(self.block, self.mix_rate, self.rate, cfg.pipeline and not realtime, self._mix,
+                              self._rooms_and_master)
+        self.preset, self.preset_map = preset, dict(preset_map or {})
         for ch in self.preset_map:
             if not 0 <= ch <= 15:
                 raise SiamError(f"preset map: channel {ch + 1} is not a MIDI channel 1-16")
@@ -125,16 +120,26 @@ class Engine(MidiActions):
 
     def _initial_channel(self, i: int) -> Channel:
         ch = Channel(i, bend_range=self.config.bend_range, pressure_gain_db=self.config.pressure_gain_db)
-        if i in self.preset_map:
-            ch.fixed = True
-            self._assign(ch, self.preset_map[i])
-        elif i == DRUM_CHANNEL:
-            ch.fixed = True
-            if self.bank.drums is not None:
-                self._assign(ch, self.bank.get(self.bank.drums))
-        else:
-            self._assign(ch, self.default_preset)
+        preset, ch.fixed = self.preset_for(i)
+        if preset is not None:
+            self._assign(ch, preset)
         return ch
+
+    def preset_for(self, channel: int, program: int | None = None, bank: Bank | None = None
+                   ) -> tuple[Preset | None, bool]:
+        """What ``channel`` plays after ``program`` (None: none yet) under ``bank`` (default: the engine's), and
+        whether it is pinned: ``channels.channel_preset`` with the engine's --preset and --preset-map."""
+        return channel_preset(bank or self.bank, channel, self.preset, self.preset_map, program)
+
+    def swap_bank(self, bank: Bank, presets: list[Preset | None]) -> None:
+        """Audio thread: play ``bank`` from now, each channel its preset in ``presets`` (from ``preset_for``
+        under that bank; their caches already built, so there is no gap; None mutes a channel)."""
+        self.bank = bank
+        for ch, preset in zip(self.channels, presets, strict=True):
+            if preset is not None:
+                self._assign(ch, preset)
+            else:  # the new bank mutes this channel (channel 10 with drums off)
+                ch.preset = ch.cache = ch.pending = None
 
     def assign_preset(self, channel: int, preset: Preset) -> None:
         """Give MIDI channel ``channel`` (0-based) ``preset`` now (live: once its cache is built; notes keep
@@ -171,7 +176,7 @@ class Engine(MidiActions):
     def reset(self) -> None:
         """Back to the start: no voices, no queued events, controllers and presets as at creation, silent rooms,
         time 0. The decoded caches stay (so a reset costs nothing)."""
-        self._drain()
+        self._output.reset()
         self.scheduler.clear()
         self.pool.clear()
         for cache in self._rooms.values():
@@ -180,21 +185,13 @@ class Engine(MidiActions):
         self._deferred_fades = []
         self.rng = np.random.default_rng(self.config.seed)
         self.time = self.core_time = 0
-        self._fill = 0
-        if self._resampler is not None:
-            import soxr
-
-            self._resampler = soxr.ResampleStream(self.mix_rate, self.rate, 2, dtype="float32", quality="HQ")
         if self.chain is not None and hasattr(self.chain, "reset"):
             self.chain.reset()
         self.channels = [self._initial_channel(i) for i in range(16)]
 
     def close(self) -> None:
         """Stop the worker threads."""
-        self._drain()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self._output.close()
         self.worker.close()
 
     def __enter__(self) -> Engine:
@@ -224,74 +221,21 @@ class Engine(MidiActions):
         The engine's per-block path, called from the audio callback: bounded, constant work (events, voices,
         channels, rooms, the chain, the guard), no model, no file, no lock; decoding happens on the worker."""
         start = time.perf_counter()
-        if self._fill == 0 and self._resampler is None and frames == self.block:
-            out = self._quantum()  # the common case: no FIFO
-        else:
-            out = self._from_fifo(frames)
+        out = self._output.pull(frames)
         if self.chain is not None:
             out = np.ascontiguousarray(np.asarray(self.chain(out.T, self.rate, reset=False), np.float32).T)
-        out = self._guard(out)
+        bad = guard(out)
+        if bad:  # one bad block must not poison the next: clear the state it came from
+            self._stats.nonfinite_samples += bad
+            self._reset_rooms = True  # done by the rooms' own stage, before its next block
+            if self.chain is not None and hasattr(self.chain, "reset"):
+                self.chain.reset()
         self.time += frames
         busy = time.perf_counter() - start
         self._stats.max_block_ms = max(self._stats.max_block_ms, busy * 1e3)
         self._busy_s = 0.9 * self._busy_s + 0.1 * busy
         self._audio_s = 0.9 * self._audio_s + 0.1 * frames / self.rate
         return out
-
-    def _from_fifo(self, frames: int) -> np.ndarray:
-        while self._fill < frames:
-            block = self._pipelined() if self._executor is not None else self._quantum()
-            if self._resampler is not None:
-                block = self._resampler.resample_chunk(block)
-            self._push_fifo(block)
-        out = self._fifo[:frames].copy()
-        self._fifo[: self._fill - frames] = self._fifo[frames: self._fill]
-        self._fill -= frames
-        return out
-
-    def _pipelined(self) -> np.ndarray:
-        """Offline: the rooms of block k run on a worker thread (FFTs release the GIL) while block k + 1 is
-        mixed; blocks come out in order, the same samples as without the pipeline."""
-        if self._in_flight is None:
-            self._in_flight = self._executor.submit(self._rooms_and_master, *self._mix())
-        following = self._mix()
-        block = self._in_flight.result()
-        self._in_flight = self._executor.submit(self._rooms_and_master, *following)
-        return block
-
-    def _drain(self) -> None:
-        """Wait for the block in flight (before anything else touches the rooms) and drop it."""
-        if self._in_flight is not None:
-            self._in_flight.result()
-            self._in_flight = None
-
-    def _push_fifo(self, block: np.ndarray) -> None:
-        n = len(block)
-        if self._fill + n > len(self._fifo):
-            grown = np.zeros((2 * (self._fill + n), 2), np.float32)
-            grown[: self._fill] = self._fifo[: self._fill]
-            self._fifo = grown
-        self._fifo[self._fill: self._fill + n] = block
-        self._fill += n
-
-    def _guard(self, out: np.ndarray) -> np.ndarray:
-        """No NaN or infinity ever leaves the engine: replace them, count them, and clear the state they came
-        from (rooms and chain), so that one bad block does not poison the ones after it."""
-        if math.isfinite(float(out.sum())):  # any NaN or infinity makes the sum non-finite
-            return out
-        if np.isfinite(out).all():  # only a huge sum overflowed
-            return out
-        bad = ~np.isfinite(out)
-        self._stats.nonfinite_samples += int(bad.sum())
-        out[bad] = 0.0
-        self._reset_rooms = True  # done by the rooms' own stage, before its next block
-        if self.chain is not None and hasattr(self.chain, "reset"):
-            self.chain.reset()
-        return out
-
-    def _quantum(self) -> np.ndarray:
-        """One block of ``block`` samples at the mix rate: [block, 2]."""
-        return self._rooms_and_master(*self._mix())
 
     def _mix(self) -> tuple[np.ndarray, dict[str, tuple[PresetCache, np.ndarray]], float, list[PresetCache]]:
         """Stage one of a block: events, voices and channels -> the dry stereo mix [2, n], each room's input, the
@@ -318,7 +262,10 @@ class Engine(MidiActions):
             if when < t:
                 self._stats.late_events += 1
                 when = t
-            self._apply(raw, when, when - t)
+            if isinstance(raw, DecodedEvent):
+                self._start_event(raw, when)
+            else:
+                self._apply(raw, when, when - t)
 
     def _mix_voices(self, t: int, n: int) -> dict[int, ChannelRate]:
         """Every sounding voice into its channel's row of the bus (one mixer pass); the channels' playback rates."""
@@ -330,6 +277,8 @@ class Engine(MidiActions):
             c = v.channel
             if c not in rates:
                 rates[c] = ChannelRate(self.channels[c].rate_curve(n, self.tuning))
+            if v.bus != c:  # an event in its own room: the channel's rate, on the channel's second row
+                rates[v.bus] = rates[c]
             if not v.collect(t, n, rates[c], mixer):
                 done.append(v)
         self.pool.retire(done)
@@ -346,6 +295,10 @@ class Engine(MidiActions):
             pan_l, pan_r = ch.pan_curves(n)
             if ch.index not in rates:
                 ch.rate_curve(n, self.tuning)  # keep bend state moving on idle channels
+            if ch.index + OWN_ROOM in self._used:  # events with their own room in them: no send
+                sig = self._bus[ch.index + OWN_ROOM] * gain
+                out[0] += sig * pan_l
+                out[1] += sig * pan_r
             if ch.index not in self._used:
                 continue
             sig = self._bus[ch.index] * gain
@@ -427,6 +380,57 @@ class Engine(MidiActions):
                     cache.rate, release, cache)
         self._stats.notes_played += 1
 
+    def play_event(self, vector: np.ndarray, amplitude: float, time: float, context: np.ndarray | None = None,
+                   channel: int = 0, noise: int = 0) -> None:
+        """Play one SIAM event that is not a MIDI note: ``vector`` [event_dim] at ``amplitude`` (as resynthesis
+        scales a unit-norm event) at ``time`` seconds on the engine's clock (``stats().time_s``), on MIDI channel
+        ``channel`` (0-based: its gain, pan and bend). Decoded on the worker with the model's own envelope (live;
+        offline at once), in ``context`` and its room, or the channel's preset and its room; ``noise`` is its
+        offset into the decoder's noise (0: as trained). Any thread but the audio callback; a decode ready after
+        its time plays at once and counts in ``late_events``. Bad input raises SiamError; a failed decode is
+        reported in ``decoder_errors`` and plays nothing."""
+        vec = np.asarray(vector, np.float32).reshape(-1)
+        ctx = None if context is None else np.asarray(context, np.float32).reshape(-1)
+        if vec.shape != (self.model.event_dim,) or not np.isfinite(vec).all():
+            raise SiamError(f"play_event: the vector must be {self.model.event_dim} finite numbers, "
+                            f"not shape {list(np.shape(vector))}")
+        if ctx is not None and (ctx.shape != (self.model.context_dim,) or not np.isfinite(ctx).all()):
+            raise SiamError(f"play_event: the context must be {self.model.context_dim} finite numbers, "
+                            f"not shape {list(np.shape(context))}")
+        if not (math.isfinite(amplitude) and amplitude >= 0 and math.isfinite(time)):
+            raise SiamError(f"play_event: amplitude {amplitude} and time {time} must be finite, amplitude >= 0")
+        if not 0 <= channel <= 15:
+            raise SiamError(f"play_event: channel {channel} is not 0-15")
+        when = int(round(max(time, 0.0) * self.mix_rate))
+        self._events_made += 1
+        self.worker.run(f"event {self._events_made}",
+                        lambda: self._decode_event(when, vec, float(amplitude), ctx, channel, int(noise)))
+
+    def _decode_event(self, when: int, vector: np.ndarray, amplitude: float, context: np.ndarray | None,
+                      channel: int, noise: int) -> None:
+        """Worker: decode an event of ``play_event`` and queue it for its sample."""
+        ch = self.channels[channel]
+        preset = ch.pending or ch.preset
+        if context is None and preset is None:  # a muted channel (channel 10 when the bank mutes drums)
+            self._stats.notes_muted += 1
+            return
+        own = context is not None
+        event = decode_event(self.model, vector, context if own else preset.context, own, self.mix_rate, channel,
+                             amplitude, noise)
+        self.scheduler.push(when, event)
+
+    def _start_event(self, event: DecodedEvent, t: int) -> None:
+        """Audio thread: an event of ``play_event`` starts at ``t`` (no loop, its own envelope, no note)."""
+        ch = self.channels[event.channel]
+        if not event.own_room and ch.cache is None and ch.preset is not None and not self.realtime:
+            ch.cache = self.worker.cache_for(ch.preset)  # the channel's room, offline
+        voice = self.pool.allocate(t, int(STEAL_S * self.mix_rate))
+        voice.start(ch.index, -1, 0, 0, event.amplitude, t, (event.samples, event.level, (0, 0, 0)), event.length,
+                    NO_CURVE, 0.0, self.mix_rate, int(CUT_S * self.mix_rate), None)
+        if event.own_room:
+            voice.bus = OWN_ROOM + ch.index
+        self._stats.events_played += 1
+
     def _key_layer(self, channel: int, note: int, velocity: int, soft: bool) -> tuple[int, int, int]:
         """(played pitch, key index 0..87, velocity layer) of a note-on."""
         pitch = note if channel == DRUM_CHANNEL else note + self.config.transpose
@@ -453,8 +457,8 @@ class Engine(MidiActions):
             i = m.channel
             if allowed is not None and i not in allowed:
                 continue
-            if m.kind == PROGRAM and not self.channels[i].fixed:
-                presets[i] = self.bank.for_program(m.a)
+            if m.kind == PROGRAM:
+                presets[i] = self.preset_for(i, m.a)[0]
             elif m.kind == CONTROL and CONTROLLERS.get(m.a) == "soft":
                 soft[i] = m.b >= 64
             elif m.kind == NOTE_ON and presets[i] is not None:

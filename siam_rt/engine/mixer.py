@@ -63,8 +63,8 @@ class Mixer:
     # (its row index, released_at, release_len, killed_at, kill_len) in absolute samples.
 
     def mix(self, t: int, rates: dict[int, ChannelRate], bus: np.ndarray) -> list[int]:
-        """Sum the collected strikes into ``bus`` [16, n] (only the rows of channels that sound are written);
-        the channels written. ``t`` is the block's first sample (absolute), for the envelopes."""
+        """Sum the collected strikes into ``bus`` [rows, n] (a row per voice's ``bus``: only the rows that sound
+        are written); the rows written. ``t`` is the block's first sample (absolute), for the envelopes."""
         if not self.rows:
             return []
         n = self.block
@@ -76,19 +76,14 @@ class Mixer:
         end = (rows[:, START] + rows[:, SRC_LEN]).astype(np.int64)[:, None]  # past a row's end: its zero pad
         whole = all(rates[c].rate == 1.0 for c in used) and np.all(rows[:, POS] == np.floor(rows[:, POS]))
         if whole:  # the common case: no bend, no resampling: plain sample copies
-            first = (rows[:, START] + rows[:, POS] - off).astype(np.int64)
-            idx = first[:, None] + self._ki[None, :]
-            np.maximum(idx, 0, out=idx)
-            _wrap(idx, rows)
-            np.minimum(idx, end, out=idx)
-            vals = self._gather(idx, rows)
+            vals = self._copy()
         else:
             vals = self._interpolate(rows, rates, used, end)
-        # strikes that start or stop inside the block, or fade: their gain per sample; the rest take it whole
-        for r in np.flatnonzero((off > 0) | (off + length < n)).tolist():  # start or stop inside the block
-            a = int(off[r])
-            vals[r, :a] = 0.0
-            vals[r, a + int(length[r]):] = 0.0
+            # strikes that start or stop inside the block: silent outside their samples
+            for r in np.flatnonzero((off > 0) | (off + length < n)).tolist():
+                a = int(off[r])
+                vals[r, :a] = 0.0
+                vals[r, a + int(length[r]):] = 0.0
         curve = np.flatnonzero((rows[:, D0] != 0) | (rows[:, D1] != 0))
         if len(curve):  # the held-note curve's fall, linear in dB over the voice's samples of the block
             o32, inv = off[curve, None].astype(np.float32), (1.0 / length[curve, None]).astype(np.float32)
@@ -102,6 +97,27 @@ class Mixer:
         weights[np.searchsorted(used, chans), np.arange(count)] = rows[:, AMP]
         bus[used] = weights @ vals
         return used
+
+    def _copy(self) -> np.ndarray:
+        """Each strike's samples at whole read positions, copied slice by slice (at most one slice per pass
+        through its loop, and one to its end): [S, n], zero outside the samples it sounds."""
+        vals = np.zeros((len(self.rows), self.block), np.float32)
+        tables = {key: table.reshape(-1) for key, table in self.tables.items()}  # flat views
+        for r, row in enumerate(self.rows):
+            q, k, count, src_len, start, loop_at, loop_len = (int(row[POS]), int(row[OFF]), int(row[LEN]),
+                                                              int(row[SRC_LEN]), int(row[START]),
+                                                              int(row[LOOP_AT]), int(row[LOOP_LEN]))
+            table, stop, loop_end = tables[row[SRC]], k + count, loop_at + loop_len
+            while k < stop:
+                if loop_len and q >= loop_end:
+                    q = loop_at + (q - loop_at) % loop_len
+                take = min(stop - k, (loop_end if loop_len else src_len) - q)
+                if take <= 0:  # past the end of a row without a loop: silence
+                    break
+                vals[r, k: k + take] = table[start + q: start + q + take]
+                k += take
+                q += take
+        return vals
 
     def _gather(self, idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Samples at flat indices ``idx`` [S, n] of each strike's source table."""

@@ -82,6 +82,40 @@ class Room:
         return out
 
 
+class WetDry:
+    """``(1 - wet) * dry + wet * (dry conv ir)`` over consecutive blocks of up to ``block`` samples (the last may
+    be shorter): a ``Room`` with the dry signal mixed in. The one room convention of resynthesis, the reports and
+    the engine (whose channels mix dry and wet the same way, then pan)."""
+
+    def __init__(self, ir: np.ndarray, wet: float, block: int) -> None:
+        self.room = Room(ir, wet, block)
+        self.wet = float(wet)
+        self._in = np.zeros(block, np.float32)
+
+    def process(self, dry: np.ndarray) -> np.ndarray:
+        n, b = len(dry), self.room.block
+        if n > b:
+            raise ValueError(f"a block of {n} samples is longer than the room's {b}")
+        self._in[:n] = dry
+        self._in[n:] = 0.0
+        wet = self.room.process(self._in)
+        out = (1 - self.wet) * np.asarray(dry, np.float32)
+        if wet is not None:
+            out += self.wet * wet[:n]
+        return out.astype(np.float32, copy=False)
+
+
+def convolve(dry: np.ndarray, ir: np.ndarray, wet: float, whole: bool = False, block: int = 4096) -> np.ndarray:
+    """``(1 - wet) * dry + wet * (dry conv ir)`` of a whole signal, streamed through ``WetDry``: as long as
+    ``dry``, or with ``whole`` its room's tail too (``len(dry) + len(ir) - 1`` samples)."""
+    n = len(dry) + (len(ir) - 1 if whole else 0)
+    padded = np.zeros(-(-max(n, 1) // block) * block, np.float32)
+    padded[: len(dry)] = dry
+    stream = WetDry(ir, wet, block)
+    out = np.concatenate([stream.process(padded[i: i + block]) for i in range(0, len(padded), block)])
+    return out[:n]
+
+
 def synthetic_ir(rt60_s: float, rate: int, seed: int = 7, max_s: float = 2.0) -> np.ndarray:
     """A generated room response of unit energy: white noise decaying by 60 dB over ``rt60_s``, a little darker
     than white (a 3-tap average), with a 4 ms pre-delay; at most ``max_s`` long. Deterministic for a seed."""

@@ -22,7 +22,7 @@ class Voice:
 
     __slots__ = ("channel", "note", "key", "layer", "amp", "t_on", "root", "start_index", "level", "length", "pos",
                  "peak", "loop_at", "loop_len", "loop_db", "curve", "late", "rate", "released_at", "release_len",
-                 "killed_at", "kill_len", "key_down", "sost", "cache")
+                 "killed_at", "kill_len", "key_down", "sost", "cache", "bus")
 
     def start(self, channel: int, note: int, key: int, layer: int, amp: float, t_on: int,
               row: tuple[np.ndarray, np.ndarray, tuple[int, int, int]], length: int, curve: np.ndarray, late: float,
@@ -41,6 +41,7 @@ class Voice:
         self.killed_at, self.kill_len = INF, 1
         self.key_down, self.sost = True, False
         self.cache = cache  # the PresetCache the note started with (a program change keeps it)
+        self.bus = channel  # the bus row it is mixed into (``events.OWN_ROOM + channel``: past the channel's room)
         return self
 
     # -- state changes, at absolute sample times ------------------------------------------------------------
@@ -107,7 +108,7 @@ class Voice:
         self.pos += rate.rate * (b - a) if rate.rate is not None else rate.advance(a - t, b - a)
         d0, d1 = self.gain_db(pos), self.gain_db(self.pos)
         mixer.tables[id(self.root)] = self.root
-        mixer.rows.append((pos, a - t, b - a, self.length, self.start_index, self.channel, self.amp, id(self.root),
+        mixer.rows.append((pos, a - t, b - a, self.length, self.start_index, self.bus, self.amp, id(self.root),
                            self.loop_at, self.loop_len, d0, d1))
         if d1 < SILENT_DB or (self.loop_len == 0 and self.pos >= self.length):
             return False  # decayed away, or a row without a loop played out

@@ -90,6 +90,13 @@ class DecodeWorker:
             return None
         return self._decode_live(key, cache, make_vector)
 
+    def run(self, name: str, job: Callable[[], None]) -> None:
+        """Run ``job`` (``name`` says what it is, in error reports) on the worker thread (live), or now (offline)."""
+        if self.realtime:
+            self._requests.append(("call", name, job))
+        else:
+            job()
+
     # -- the work ------------------------------------------------------------------------------------------
 
     def _build(self, key: str, preset: Preset) -> None:
@@ -121,6 +128,8 @@ class DecodeWorker:
             try:
                 if job[0] == "preset":
                     self._build(job[1], job[2])
+                elif job[0] == "call":
+                    job[2]()
                 else:
                     self._decode_live(job[1], job[2], job[3])
             except Exception as exc:  # a failed decode must not kill the worker; the engine reports it

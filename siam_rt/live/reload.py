@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from siam_rt.errors import SiamError
-from siam_rt.timbre.bank import DRUM_CHANNEL, Bank
-from siam_rt.timbre.preset import Preset
 
 #: How often preset files are checked for changes.
 POLL_S = 1.0
@@ -33,46 +31,13 @@ def snapshot(folder: Path) -> dict[str, float]:
     return out
 
 
-def channel_presets(bank: Bank, preset: str | None, preset_map: dict[int, str],
-                    programs: dict[int, int]) -> list[Preset | None]:
-    """What each of the 16 channels plays under ``bank``: pinned (--preset-map), the drum channel, the last
-    program change, --preset, the bank's default; in the engine's order of precedence."""
-    default = bank.get(preset) if preset else bank.default_preset
-    out: list[Preset | None] = []
-    for i in range(16):
-        if i in preset_map:
-            out.append(bank.get(preset_map[i]))
-        elif i == DRUM_CHANNEL:
-            out.append(bank.get(bank.drums) if bank.drums is not None else None)
-        elif i in programs:
-            out.append(bank.for_program(programs[i]))
-        else:
-            out.append(default)
-    return out
-
-
-def swap_bank(engine: Any, bank: Bank, presets: list[Preset | None], preset: str | None,
-              preset_map: dict[int, str]) -> None:
-    """Audio thread: publish ``bank`` and give each channel its preset (caches already built: no gap)."""
-    engine.bank = bank
-    engine.default_preset = bank.get(preset) if preset else bank.default_preset
-    engine.preset_map = {ch: bank.get(name) for ch, name in preset_map.items()}
-    for i, preset in enumerate(presets):
-        if preset is not None:
-            engine.assign_preset(i, preset)
-        else:  # the new bank mutes this channel (channel 10 with drums off)
-            ch = engine.channels[i]
-            ch.preset = ch.cache = ch.pending = None
-
-
 class Reloader:
     """Watches the presets folder and reloads on request; ``post(job)`` hands a closure to the audio thread."""
 
-    def __init__(self, engine: Any, folder: Path, model_id: str, preset: str | None, preset_map: dict[int, str],
-                 programs: dict[int, int], post: Callable[[Callable[[], None]], None],
-                 report: Callable[[str], None]) -> None:
+    def __init__(self, engine: Any, folder: Path, model_id: str, programs: dict[int, int],
+                 post: Callable[[Callable[[], None]], None], report: Callable[[str], None]) -> None:
         self.engine, self.folder, self.model_id = engine, folder, model_id
-        self.preset, self.preset_map, self.programs = preset, preset_map, programs
+        self.programs = programs  # each channel's last program change (the live session keeps it)
         self.post, self.report = post, report
         self.reloads = 0
         self.failures = 0
@@ -109,7 +74,8 @@ class Reloader:
 
         try:
             bank = load_bank(self.folder, self.model_id)
-            wanted = channel_presets(bank, self.preset, self.preset_map, dict(self.programs))
+            programs = dict(self.programs)
+            wanted = [self.engine.preset_for(i, programs.get(i), bank)[0] for i in range(16)]
         except SiamError as exc:
             self.failures += 1
             self.report(f"presets not reloaded ({why}): {exc}; the old presets keep playing")
@@ -119,7 +85,7 @@ class Reloader:
         for p in {id(p): p for p in wanted if p is not None}.values():
             worker.request_preset(p)
         worker.wait_idle(120.0)
-        self.post(lambda: swap_bank(self.engine, bank, wanted, self.preset, self.preset_map))
+        self.post(lambda: self.engine.swap_bank(bank, wanted))
         self.reloads += 1
         self.report(f"presets reloaded ({why}) in {time.monotonic() - start:.1f} s")
         return True

@@ -149,8 +149,8 @@ class LiveSession:
         from siam_rt.resources import presets_dir
 
         folder = Path(self.engine.bank.path).parent if self.engine.bank.path else (self.opts.presets or presets_dir())
-        self.reloader = Reloader(self.engine, folder, self.engine.model.model_id, self.opts.preset,
-                                 self.opts.preset_map, self.programs, self.post, self.report)
+        self.reloader = Reloader(self.engine, folder, self.engine.model.model_id, self.programs, self.post,
+                                 self.report)
         self.reloader.start()
 
     def _seen(self, message: tuple[int, ...]) -> None:

@@ -64,6 +64,20 @@ def test_no_function_is_too_complex() -> None:
     assert done.returncode == 0, done.stdout
 
 
+@pytest.mark.parametrize("module, qualname", [("io/audio_out.py", "AudioOutput._callback"),
+                                              ("engine/engine.py", "Engine.process")])
+def test_the_real_time_path_is_short_and_states_its_rules(module: str, qualname: str) -> None:
+    """The audio callback and the engine's per-block path: at most 40 lines each, their real-time rules stated."""
+    cls, name = qualname.split(".")
+    tree = ast.parse((PACKAGE / module).read_text())
+    found = [f for c in tree.body if isinstance(c, ast.ClassDef) and c.name == cls for f in c.body
+             if isinstance(f, ast.FunctionDef) and f.name == name]
+    assert len(found) == 1, f"{qualname} not found in {module}"
+    func = found[0]
+    assert func.end_lineno - func.lineno + 1 <= 40, f"{qualname} has {func.end_lineno - func.lineno + 1} lines"
+    assert "Real-time rules" in (ast.get_docstring(func) or "")
+
+
 def test_the_runtime_path_never_loads_torch() -> None:
     """Playing and rendering import no torch (a subprocess, so nothing else has loaded it)."""
     code = ("import sys, siam_rt.engine, siam_rt.live.session, siam_rt.host, siam_rt.analysis.analyze, "

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from siam_rt.cli.common import add_out_option
-from siam_rt.cli.render import add_render_options, finish_and_write, make_engine, output_subtype
+from siam_rt.cli.render import add_render_options, make_engine, output_subtype, render_to_file
 
 _NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -62,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
     events = [(0.0, mido.Message("note_on", note=pitch, velocity=args.velocity)),
               (args.duration, mido.Message("note_off", note=pitch))]
     try:
-        from siam_rt.cli.render import render_events
-
-        audio = render_events(args, engine, events, args.duration + args.tail, f"note {pitch}")
-        level = finish_and_write(audio, out, engine.rate, subtype, args)
+        level = render_to_file(args, engine, events, args.duration + args.tail, f"note {pitch}", out, subtype)
         stats = engine.stats()
     finally:
         engine.close()

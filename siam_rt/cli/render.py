@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,43 +92,54 @@ def make_engine(args: argparse.Namespace, preset_map: dict[int, str] | None = No
                        preset_map=preset_map, chain=chain)
 
 
-def finish_and_write(audio: Any, out: Path, rate: int, subtype: str | None, args: argparse.Namespace) -> str:
-    """Limiter or normalisation, then an atomic chunked write (clipped samples counted); a note on the level."""
+def render_to_file(args: argparse.Namespace, engine: Any, events: list, duration: float, label: str, out: Path,
+                   subtype: str | None) -> str:
+    """Render and write atomically, with a progress bar when the music is long and stderr is a terminal; a note
+    on the level. Written as it renders (bounded memory) unless --normalize or --limiter needs the whole."""
     import numpy as np
 
-    from siam_rt.io.chunked import write_chunked
+    from siam_rt.engine.offline import blocks
+    from siam_rt.io.chunked import write_blocks, write_chunked
 
-    if args.limiter:
-        import pedalboard
+    engine.prefetch(events)
+    with _progress(args, duration, engine.rate, label) as progress:
+        stream = blocks(engine, events, duration, progress=progress)
+        if not (args.limiter or args.normalize):
+            clipped, peak = write_blocks(out, stream, engine.rate, 2, subtype)
+            note = ""
+        else:
+            audio = np.concatenate(list(stream)) if duration > 0 else np.zeros((0, 2), np.float32)
+            if args.limiter:
+                import pedalboard
 
-        audio = np.ascontiguousarray(pedalboard.Limiter(threshold_db=-1.0, release_ms=100)(audio.T, rate).T)
-    peak = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0  # no whole-size temporaries
-    note = ""
-    if args.normalize and peak > 0:
-        audio *= 10 ** (-1 / 20) / peak
-        note = f"normalised from a peak of {20 * np.log10(peak):+.1f} dBFS"
-        peak = 10 ** (-1 / 20)
-    clipped = write_chunked(out, audio, rate, subtype)
+                audio = np.ascontiguousarray(pedalboard.Limiter(threshold_db=-1.0, release_ms=100)(audio.T,
+                                                                                                  engine.rate).T)
+            peak = max(float(audio.max()), -float(audio.min())) if audio.size else 0.0
+            note = ""
+            if args.normalize and peak > 0:
+                audio *= 10 ** (-1 / 20) / peak
+                note = f"normalised from a peak of {20 * np.log10(peak):+.1f} dBFS"
+                peak = 10 ** (-1 / 20)
+            clipped = write_chunked(out, audio, engine.rate, subtype)
     if clipped:
         print(f"siam-rt: warning: {clipped} samples clipped (peak {20 * np.log10(peak):+.1f} dBFS); use --normalize "
               "or --limiter, or lower --gain-db", file=sys.stderr)
     return note or (f"peak {20 * np.log10(peak):+.1f} dBFS" if peak > 0 else "silent")
 
 
-def render_events(args: argparse.Namespace, engine: Any, events: list, duration: float, label: str) -> Any:
-    """Render with a progress bar when the music is long and stderr is a terminal."""
-    from siam_rt.engine import render
-
-    engine.prefetch(events)
+@contextmanager
+def _progress(args: argparse.Namespace, duration: float, rate: int, label: str) -> Iterator[Any]:
+    """A progress callback for ``blocks`` (a rich bar), or None when quiet, short or not on a terminal."""
     if args.quiet or duration < PROGRESS_AFTER_S or not sys.stderr.isatty():
-        return render(engine, events, duration)
+        yield None
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeRemainingColumn())
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task(f"rendering {label}", total=int(duration * engine.rate))
-        return render(engine, events, duration, progress=lambda done, total: progress.update(task, completed=done))
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(f"rendering {label}", total=int(duration * rate))
+        yield lambda done, total: bar.update(task, completed=done)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,8 +159,7 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(args, parse_preset_map(args.preset_map))
     try:
         duration = song.duration + args.tail
-        audio = render_events(args, engine, song.events, duration, Path(midi).name)
-        level = finish_and_write(audio, out, engine.rate, subtype, args)
+        level = render_to_file(args, engine, song.events, duration, Path(midi).name, out, subtype)
         stats = engine.stats()
     finally:
         engine.close()

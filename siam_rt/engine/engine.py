@@ -218,8 +218,9 @@ class Engine(MidiActions):
     def process(self, frames: int) -> np.ndarray:
         """The next ``frames`` samples of stereo output at the device rate, float32 [frames, 2].
 
-        The engine's per-block path, called from the audio callback: bounded, constant work (events, voices,
-        channels, rooms, the chain, the guard), no model, no file, no lock; decoding happens on the worker."""
+        The engine's per-block path, called from the audio callback. Real-time rules: bounded, constant work
+        (events, voices, channels, rooms, the chain, the guard), block-size temporaries only, no model, no file,
+        no lock; decoding happens on the worker."""
         start = time.perf_counter()
         out = self._output.pull(frames)
         if self.chain is not None:

@@ -174,18 +174,30 @@ def _wrap(idx: np.ndarray, rows: np.ndarray) -> None:
 def _envelopes(rows: np.ndarray, t: int, k: np.ndarray) -> np.ndarray:
     """The gains [E, n] (float32) of the voices that release or stop in the block starting at absolute sample
     ``t`` (``k``: the block's sample indices, float32): the release falls exponentially to RELEASE_FLOOR over its
-    length, then to 0; a kill is a linear ramp."""
-    env = np.ones((len(rows), len(k)), np.float32)
-    last = t + len(k) - 1
-    for at, length, shape in ((KILL_AT, KILL_LEN, "kill"), (REL_AT, REL_LEN, "release")):
-        sel = np.flatnonzero(rows[:, at] <= last)
-        if len(sel):
-            start = (rows[sel, at, None] - t).astype(np.float32)  # the fade's start in the block (may be < 0)
-            x = (k[None, :] - start) * (1.0 / rows[sel, length, None]).astype(np.float32)
-            if shape == "kill":
-                env[sel] *= np.clip(1 - x, 0.0, 1.0)
-            else:
-                gain = np.exp(LOG_FLOOR * np.clip(x, 0.0, 1.0))
-                gain[x >= 1.0] = 0.0
-                env[sel] *= gain
+    length, then to 0; a kill is a linear ramp. Each is computed only over the samples where it moves."""
+    n = len(k)
+    env = np.ones((len(rows), n), np.float32)
+    last = t + n - 1
+    for r in np.flatnonzero(rows[:, KILL_AT] <= last).tolist():
+        start = np.float32(rows[r, KILL_AT] - t)  # the fade's start in the block (may be < 0)
+        lo, hi = _moving(float(start), rows[r, KILL_LEN], n)
+        x = (k[lo:hi] - start) * np.float32(1.0 / rows[r, KILL_LEN])
+        env[r, lo:hi] = np.clip(1 - x, 0.0, 1.0)
+        env[r, hi:] = 0.0
+    for r in np.flatnonzero(rows[:, REL_AT] <= last).tolist():
+        start = np.float32(rows[r, REL_AT] - t)
+        lo, hi = _moving(float(start), rows[r, REL_LEN], n)
+        x = (k[lo:hi] - start) * np.float32(1.0 / rows[r, REL_LEN])
+        gain = np.exp(LOG_FLOOR * np.clip(x, 0.0, 1.0))
+        gain[x >= 1.0] = 0.0
+        env[r, lo:hi] *= gain
+        env[r, hi:] = 0.0
     return env
+
+
+def _moving(start: float, length: float, n: int) -> tuple[int, int]:
+    """The block samples [lo, hi) over which a fade from ``start`` lasting ``length`` samples changes: before
+    ``lo`` it has not begun (gain 1), from ``hi`` on it is over (gain 0)."""
+    lo = min(n, max(0, int(np.ceil(start))))
+    hi = min(n, max(lo, int(np.floor(start + length)) + 2))
+    return lo, hi

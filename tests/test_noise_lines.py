@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from siam_rt.evaluation.noise import NOTES, noise_peaks, shared_lines
+from siam_rt.evaluation.noise import HIGH_HZ, NOTES, noise_peaks, partials, shared_lines
 
 RATE = 22050
 
@@ -37,3 +37,11 @@ def test_a_line_in_one_note_only_is_not_shared() -> None:
     notes = {p: _note(p, line_hz=2777.0 if p == NOTES[0] else None, seed=p) for p in NOTES}
     assert shared_lines(notes, RATE) == []
     assert np.abs(noise_peaks(notes[NOTES[0]], RATE, 261.63) - 2777.0).min() < 5.0
+
+
+def test_a_flat_spectrum_ends_the_partial_search() -> None:
+    """Silence, or a spectrum where every search lands on the same bin, still ends (bounded by HIGH_HZ / f0)."""
+    freqs = np.linspace(0, RATE / 2, 4097)
+    found = partials(freqs, np.zeros_like(freqs), 40.0)
+    assert 0 < len(found) <= HIGH_HZ / 40.0 + 2
+    assert len(noise_peaks(np.zeros(RATE), RATE, 40.0)) == 0

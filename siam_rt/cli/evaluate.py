@@ -50,6 +50,78 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--data", type=Path, required=True, help="a MusicNet-layout folder (its test split is used)")
     add_out_option(p, "JSON results file", default="eval_ceiling.json")
     p.set_defaults(func=run_ceiling)
+    p = group.add_parser("soundfont", help="every preset's SoundFont export played by FluidSynth beside siam-rt",
+                         description="Export each preset dry (`preset export --no-room`) and play it with FluidSynth "
+                         "(no reverb or chorus, at the gain the export names) beside the engine (dry): MIDI 36-96 in "
+                         "tune (Praat), C4 at velocities 32-127, C3/C4/C5 held 4 s (+1.5 s level, re-rise); and the "
+                         "bundled Bach chorale on the piano (chroma cosine, onset-envelope correlation). Prints a "
+                         "table and writes JSON.")
+    add_model_option(p)
+    p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    add_out_option(p, "JSON results file", default="eval_soundfont.json")
+    p.set_defaults(func=run_soundfont)
+
+
+def run_soundfont(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from siam_rt.engine import load_engine
+    from siam_rt.engine.config import offline_config
+    from siam_rt.errors import SiamError
+    from siam_rt.evaluation.soundfont import compare_piece, compare_preset, passes
+    from siam_rt.host.soundfont import export_preset
+    from siam_rt.io.sf2 import write_sf2
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.resources import example_midi
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+
+    if shutil.which("fluidsynth") is None:
+        raise SiamError("eval soundfont needs FluidSynth (apt-get install fluidsynth)")
+    model = OnnxModel(args.model, threads=2)
+    note_map = NoteMap.load(Path(model.manifest.folder) / "note_map.npz", model.model_id)
+    bank = load_bank(args.presets, model.model_id)
+
+    def engine_of(name: str) -> Any:
+        return load_engine(args.model, args.presets, offline_config(22050, room=False), realtime=False,
+                           preset_map={0: name})
+
+    result: dict[str, Any] = {"model_id": model.model_id, "presets": {}}
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp, console.status("exporting") as status:
+        for name in sorted(bank.presets):
+            status.update(f"{name}: export and compare")
+            exported = export_preset(model, note_map, bank.get(name), room="dry")
+            sf2 = Path(tmp) / f"{name}.sf2"
+            write_sf2(sf2, {"INAM": name}, exported.samples, [exported.instrument], [exported.preset])
+            figures = compare_preset(sf2, exported.fluidsynth_gain, engine_of, name)
+            figures.update(gain=exported.fluidsynth_gain, passes=passes(figures))
+            if name == bank.default:
+                figures["piece"] = compare_piece(sf2, exported.fluidsynth_gain, engine_of, name, example_midi())
+            result["presets"][name] = figures
+    table = Table(title="SoundFont exports (FluidSynth, dry) beside siam-rt (dry)")
+    for col in ("preset", "in tune", "C4 v32/64/96/127: export - siam (dB)", "+1.5 s C3/C4/C5: export / siam",
+                "re-rise C3/C4/C5: export / siam", "passes"):
+        table.add_column(col)
+    for name, f in result["presets"].items():
+        held = f["held"].values()
+        table.add_row(name, f"{100 * f['within_25_cents']:.1f}%",
+                      " ".join(f"{a - b:+.1f}" for a, b in f["velocity_db"].values()),
+                      " ".join(f"{h['export']['at_1_5']:.1f}/{h['siam']['at_1_5']:.1f}" for h in held),
+                      " ".join(f"{h['export']['rerise']:.1f}/{h['siam']['rerise']:.1f}" for h in held),
+                      "yes" if all(f["passes"].values()) else ", ".join(k for k, v in f["passes"].items() if not v))
+    console.print(table)
+    for name, f in result["presets"].items():
+        if "piece" in f:
+            console.print(f"{name}, the example chorale: chroma cosine {f['piece']['chroma_cosine']:.3f}, onset-"
+                          f"envelope correlation {f['piece']['onset_correlation']:.3f}")
+    args.out.write_text(json.dumps(result, indent=1))
+    console.print(f"wrote {args.out}")
+    return 0
 
 
 def run_ceiling(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`siam-rt preset list|extract`: the timbre presets."""
+"""`siam-rt preset list|extract|export`: the timbre presets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from siam_rt.cli.common import add_group, add_model_option, add_out_option
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register `siam-rt preset list` and `siam-rt preset extract`."""
+    """Register `siam-rt preset list`, `siam-rt preset extract` and `siam-rt preset export`."""
     group = add_group(subparsers, "preset", "timbre presets")
     p = group.add_parser("list", help="the presets with their descriptions")
     p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
@@ -34,6 +34,23 @@ def add_parser(subparsers: Any) -> None:
     add_model_option(p)
     add_out_option(p, "output preset file (default: PRESETS/NAME.json)")
     p.set_defaults(func=run_extract)
+    p = group.add_parser("export", help="a preset as a SoundFont 2 (.sf2) or SFZ (.sfz) instrument for any DAW",
+                         description="Decode every key and velocity layer of a preset as the engine plays it (held-"
+                         "note curve, loop, release) and write it as one SF2 preset (bank 0, program 0) or an SFZ "
+                         "instrument (a .sfz file and a folder of WAV samples beside it); the format comes from -o's "
+                         "suffix. See host/DAW.md.")
+    p.add_argument("name", help="preset name (siam-rt preset list)")
+    p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    add_model_option(p)
+    p.add_argument("-o", "--out", type=Path, required=True, help="OUT.sf2 or OUT.sfz")
+    p.add_argument("--samplerate", type=int, default=None, help="sample rate (default: the model's, the faithful one)")
+    p.add_argument("--keys", default="all", help="'all', or N: sample every Nth key and let the player transpose")
+    room = p.add_mutually_exclusive_group()
+    room.add_argument("--no-room", action="store_true", help="dry samples")
+    room.add_argument("--reverb-send", action="store_true",
+                      help="dry samples with the SF2 reverb send set from the preset's room mix")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=run_export)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -99,4 +116,48 @@ def run_extract(args: argparse.Namespace) -> int:
     out = args.out or folder / f"{args.name}.json"
     preset.save(out)
     print(f"wrote {out}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import time
+
+    from siam_rt import __version__
+    from siam_rt.cli.progress import bars
+    from siam_rt.errors import SiamError
+    from siam_rt.host.soundfont import export_keys, export_preset, sfz_regions
+    from siam_rt.io.sf2 import write_sf2
+    from siam_rt.io.sfz import write_sfz
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".sf2", ".sfz"):
+        raise SiamError(f"{args.out}: the output must end in .sf2 or .sfz")
+    every = 1 if args.keys == "all" else int(args.keys) if args.keys.isdigit() and int(args.keys) >= 1 else None
+    if every is None:
+        raise SiamError(f"--keys {args.keys}: 'all' or a whole number >= 1")
+    if args.samplerate is not None and not 8000 <= args.samplerate <= 192000:
+        raise SiamError(f"--samplerate {args.samplerate}: must be 8000-192000 Hz")
+    started = time.perf_counter()
+    model = OnnxModel(args.model, threads=2)
+    note_map = NoteMap.load(Path(model.manifest.folder) / "note_map.npz", model.model_id)
+    preset = load_bank(args.presets, model.model_id).get(args.name)
+    room = "dry" if args.no_room else "send" if args.reverb_send else "baked"
+    with bars() as shown:
+        advance = shown.task(f"decoding {args.name}", len(export_keys(every)))
+        exported = export_preset(model, note_map, preset, args.samplerate, room, every, lambda *_: advance(1))
+    comment = (f"siam-rt {__version__} preset '{preset.name}': {preset.description}; model {model.model_id}; "
+               f"room {room}; FluidSynth plays it as loud as siam-rt at gain {exported.fluidsynth_gain:.2f}")
+    if suffix == ".sf2":
+        size = write_sf2(args.out, {"INAM": preset.name, "ICMT": comment, "ISFT": f"siam-rt {__version__}"},
+                         exported.samples, [exported.instrument], [exported.preset])
+    else:
+        regions, header = sfz_regions(exported, note_map.gamma)
+        size = write_sfz(args.out, regions, header, comment)
+    if not args.quiet:
+        print(f"wrote {args.out}: {len(exported.samples)} samples at {exported.rate} Hz, {size / 1e6:.1f} MB, "
+              f"room {room}; as loud as siam-rt in FluidSynth at gain {exported.fluidsynth_gain:.2f} "
+              f"({time.perf_counter() - started:.1f} s)")
     return 0

@@ -270,6 +270,7 @@ class PresetCache:
             ir, model_wet = synthetic_ir(room.rt60_s, rate) * np.sqrt(model.sample_rate / rate), room.wet
         mix = preset.engine.reverb_mix if wet is None else wet
         self.wet = float(model_wet if mix is None else mix)
+        self.ir = ir  # the room's response at the cache's rate
         self.room = Room(ir, self.wet, block)
         self.build_ms += (time.perf_counter() - start) * 1e3
 

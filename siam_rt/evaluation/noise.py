@@ -26,16 +26,16 @@ def _spectrum(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
 def partials(freqs: np.ndarray, db: np.ndarray, f0: float) -> np.ndarray:
     """The note's partials up to HIGH_HZ: each the strongest bin within a third of ``f0`` of where the one below
     predicts it (the one below plus its own spacing), so stretched series are followed."""
-    found = []
+    found: list[float] = []
     spacing, last = f0, 0.0
-    while last + spacing < HIGH_HZ + f0:
+    while last + spacing < HIGH_HZ + f0 and len(found) < int(HIGH_HZ / f0) + 2:
         want = last + spacing
         near = np.flatnonzero(np.abs(freqs - want) <= f0 / 3)
         if not len(near):
             break
         at = float(freqs[near[np.argmax(db[near])]])
-        if found:
-            spacing = at - last
+        if found:  # the series' own spacing, kept within a third of f0 of the nominal one
+            spacing = float(np.clip(at - last, 2 * f0 / 3, 4 * f0 / 3))
         found.append(at)
         last = at
     return np.array(found)

@@ -15,19 +15,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from siam_rt.errors import SiamError
 
-def file_mode() -> int:
-    """The mode a plain new file gets under the current umask (temporary files are made private: 0600)."""
+
+def file_mode(folder: bool = False) -> int:
+    """The mode a plain new file (or ``folder``) gets under the current umask (temporaries are made private)."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return (0o777 if folder else 0o666) & ~mask
 
 
 def temporary_beside(target: str | os.PathLike, suffix: str = ".part") -> Path:
     """A new empty temporary file in ``target``'s folder (made if missing), named after it and hidden."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    except OSError as exc:
+        raise SiamError(f"{target}: cannot write there ({exc.strerror or exc})") from None
     os.close(fd)
     return Path(tmp)
 
@@ -50,6 +55,9 @@ def atomic_path(target: str | os.PathLike, suffix: str = ".part") -> Iterator[Pa
     try:
         yield tmp
         commit(tmp, target)
+    except OSError as exc:  # a full disk, a folder that went away: the user's to fix, not a traceback
+        tmp.unlink(missing_ok=True)
+        raise SiamError(f"{target}: cannot write ({exc.strerror or exc})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -3,7 +3,8 @@
 A quantum is made in two stages, ``mix()`` (events, voices, channels) and ``finish(*mixed)`` (rooms, master).
 ``Output.pull(frames)`` returns a quantum as it is when the sizes and rates agree (the live common case), and
 otherwise runs quanta through a soxr stream resampler into a FIFO. Offline, ``pipeline`` runs the finishing
-stage of quantum k on a second thread while quantum k + 1 is mixed: the same samples, sooner on two cores.
+stage and the resampling of quantum k on a second thread while quantum k + 1 is mixed: the same samples, sooner
+on two cores.
 """
 
 from __future__ import annotations
@@ -45,21 +46,24 @@ class Output:
         if self._fill == 0 and self._resampler is None and frames == self.block:
             return self._finish(*self._mix())  # the common case: no FIFO
         while self._fill < frames:
-            block = self._pipelined() if self._executor is not None else self._finish(*self._mix())
-            if self._resampler is not None:
-                block = self._resampler.resample_chunk(block)
-            self._push(block)
+            self._push(self._pipelined() if self._executor is not None else self._resampled(*self._mix()))
         out = self._fifo[:frames].copy()
         self._fifo[: self._fill - frames] = self._fifo[frames: self._fill]
         self._fill -= frames
         return out
 
+    def _resampled(self, *mixed: Any) -> np.ndarray:
+        """A quantum's finishing stage, resampled to the device rate (soxr releases the GIL: on the pipeline's
+        thread it runs beside the next quantum's mix)."""
+        block = self._finish(*mixed)
+        return block if self._resampler is None else self._resampler.resample_chunk(block)
+
     def _pipelined(self) -> np.ndarray:
         if self._in_flight is None:
-            self._in_flight = self._executor.submit(self._finish, *self._mix())
+            self._in_flight = self._executor.submit(self._resampled, *self._mix())
         following = self._mix()
         block = self._in_flight.result()
-        self._in_flight = self._executor.submit(self._finish, *following)
+        self._in_flight = self._executor.submit(self._resampled, *following)
         return block
 
     def _push(self, block: np.ndarray) -> None:

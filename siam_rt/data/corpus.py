@@ -204,12 +204,14 @@ def crop(mid: mido.MidiFile, seconds: float, tail: float = 2.0) -> mido.MidiFile
     return out
 
 
-def fluidsynth_render(mid_path: Path, wav_path: Path, room: Room, soundfont: Path, gain: float = 0.5) -> np.ndarray:
+def fluidsynth_render(mid_path: Path, wav_path: Path, room: Room, soundfont: Path, gain: float = 0.5,
+                      float_out: bool = False) -> np.ndarray:
     """Render a MIDI file with the FluidSynth CLI (no chorus, ``room``'s reverb, ``gain``); mono float32 at
-    22050 Hz."""
+    22050 Hz. ``float_out`` writes a float file (no 16-bit floor or dither, for levels far below the peak)."""
     import soundfile as sf
 
-    cmd = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(SAMPLE_RATE), "-o", "synth.chorus.active=0",
+    precise = ["-o", "audio.file.format=float"] if float_out else []
+    cmd = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(SAMPLE_RATE), *precise, "-o", "synth.chorus.active=0",
            *room.fluidsynth_options(), "-F", str(wav_path), str(soundfont), str(mid_path)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "LANG": "C"})

@@ -49,7 +49,7 @@ def _both(sf2: Path, gain: float, engine_of: Any, name: str, midi: mido.MidiFile
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "in.mid"
         midi.save(path)
-        fs = fluidsynth_render(path, Path(tmp) / "fs.wav", DRY, sf2, gain)
+        fs = fluidsynth_render(path, Path(tmp) / "fs.wav", DRY, sf2, gain, float_out=True)
         siam = _engine_render(engine_of, name, path, seconds)[:n]
     out = np.zeros(n, np.float32)
     out[: min(n, len(fs))] = fs[:n]

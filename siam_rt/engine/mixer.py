@@ -46,7 +46,7 @@ class Mixer:
         self.block = block
         self._k = np.arange(block, dtype=np.float64)
         self._k32 = np.arange(block, dtype=np.float32)
-        self._ki = np.arange(block, dtype=np.int64)
+        self._falls: dict[int, np.ndarray] = {}  # release length -> its first block of gains (``_fall``)
         self.rows: list[tuple] = []
         self.fades: list[tuple] = []
         self.tables: dict[int, np.ndarray] = {}  # id -> source table, of the strikes in this block
@@ -92,11 +92,33 @@ class Mixer:
             vals[curve] *= np.exp((d0 + (d1 - d0) * x) * DB)
         if self.fades:
             fades = np.array(self.fades, dtype=np.float64)
-            vals[fades[:, 0].astype(np.int64)] *= _envelopes(fades, t, self._k32)
+            vals[fades[:, 0].astype(np.int64)] *= self._envelopes(fades, t)
         weights = np.zeros((len(used), count), np.float32)  # channel x strike: the strike's amplitude
         weights[np.searchsorted(used, chans), np.arange(count)] = rows[:, AMP]
         bus[used] = weights @ vals
         return used
+
+    def _envelopes(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """The gains [E, n] (float32) of the voices that release or stop in the block starting at absolute sample
+        ``t``: a release falls exponentially to RELEASE_FLOOR over its length, then to 0 (a table per length,
+        made once: a slice and one multiply per voice); a kill is a linear ramp. Each only where it moves."""
+        n = self.block
+        env = np.ones((len(rows), n), np.float32)
+        last = t + n - 1
+        for r in np.flatnonzero(rows[:, KILL_AT] <= last).tolist():
+            start, length = int(rows[r, KILL_AT]) - t, int(rows[r, KILL_LEN])
+            lo, hi = max(0, start), max(0, min(n, start + length))
+            env[r, lo:hi] = (1 - (lo - start) / length) - self._k32[: hi - lo] * np.float32(1 / length)
+            env[r, hi:] = 0.0
+        for r in np.flatnonzero(rows[:, REL_AT] <= last).tolist():
+            start, length = int(rows[r, REL_AT]) - t, int(rows[r, REL_LEN])
+            lo, hi = max(0, start), max(0, min(n, start + length))
+            fall = self._falls.get(length)
+            if fall is None:
+                fall = self._falls[length] = _fall(length, n)
+            env[r, lo:hi] *= np.float32(RELEASE_FLOOR ** ((lo - start) / length)) * fall[: hi - lo]
+            env[r, hi:] = 0.0
+        return env
 
     def _copy(self) -> np.ndarray:
         """Each strike's samples at whole read positions, copied slice by slice (at most one slice per pass
@@ -171,33 +193,6 @@ def _wrap(idx: np.ndarray, rows: np.ndarray) -> None:
     idx[wrapping] = np.where(sub >= lo + span, lo + (sub - lo) % span, sub)
 
 
-def _envelopes(rows: np.ndarray, t: int, k: np.ndarray) -> np.ndarray:
-    """The gains [E, n] (float32) of the voices that release or stop in the block starting at absolute sample
-    ``t`` (``k``: the block's sample indices, float32): the release falls exponentially to RELEASE_FLOOR over its
-    length, then to 0; a kill is a linear ramp. Each is computed only over the samples where it moves."""
-    n = len(k)
-    env = np.ones((len(rows), n), np.float32)
-    last = t + n - 1
-    for r in np.flatnonzero(rows[:, KILL_AT] <= last).tolist():
-        start = np.float32(rows[r, KILL_AT] - t)  # the fade's start in the block (may be < 0)
-        lo, hi = _moving(float(start), rows[r, KILL_LEN], n)
-        x = (k[lo:hi] - start) * np.float32(1.0 / rows[r, KILL_LEN])
-        env[r, lo:hi] = np.clip(1 - x, 0.0, 1.0)
-        env[r, hi:] = 0.0
-    for r in np.flatnonzero(rows[:, REL_AT] <= last).tolist():
-        start = np.float32(rows[r, REL_AT] - t)
-        lo, hi = _moving(float(start), rows[r, REL_LEN], n)
-        x = (k[lo:hi] - start) * np.float32(1.0 / rows[r, REL_LEN])
-        gain = np.exp(LOG_FLOOR * np.clip(x, 0.0, 1.0))
-        gain[x >= 1.0] = 0.0
-        env[r, lo:hi] *= gain
-        env[r, hi:] = 0.0
-    return env
-
-
-def _moving(start: float, length: float, n: int) -> tuple[int, int]:
-    """The block samples [lo, hi) over which a fade from ``start`` lasting ``length`` samples changes: before
-    ``lo`` it has not begun (gain 1), from ``hi`` on it is over (gain 0)."""
-    lo = min(n, max(0, int(np.ceil(start))))
-    hi = min(n, max(lo, int(np.floor(start + length)) + 2))
-    return lo, hi
+def _fall(length: int, n: int) -> np.ndarray:
+    """A release's first ``n`` gains (float32): RELEASE_FLOOR ** (j / length), j = 0..n-1."""
+    return np.exp(np.arange(n, dtype=np.float64) * (float(LOG_FLOOR) / length)).astype(np.float32)

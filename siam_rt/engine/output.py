@@ -30,7 +30,7 @@ class Output:
 
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siam-rt-rooms")
         self._fifo = np.zeros((4 * block * max(1, -(-rate // mix_rate)) + 8192, 2), np.float32)
-        self._fill = 0
+        self._head = self._fill = 0  # the buffered samples are _fifo[_head:_fill]
         self._resampler = self._new_resampler()
 
     def _new_resampler(self) -> Any:
@@ -43,13 +43,12 @@ class Output:
     def pull(self, frames: int) -> np.ndarray:
         """The next ``frames`` samples at the device rate, [frames, 2]: bounded work (quanta, at most the
         resampler's and the FIFO's share of one block more)."""
-        if self._fill == 0 and self._resampler is None and frames == self.block:
+        if self._fill == self._head and self._resampler is None and frames == self.block:
             return self._finish(*self._mix())  # the common case: no FIFO
-        while self._fill < frames:
+        while self._fill - self._head < frames:
             self._push(self._pipelined() if self._executor is not None else self._resampled(*self._mix()))
-        out = self._fifo[:frames].copy()
-        self._fifo[: self._fill - frames] = self._fifo[frames: self._fill]
-        self._fill -= frames
+        out = self._fifo[self._head: self._head + frames].copy()
+        self._head += frames
         return out
 
     def _resampled(self, *mixed: Any) -> np.ndarray:
@@ -68,10 +67,15 @@ class Output:
 
     def _push(self, block: np.ndarray) -> None:
         n = len(block)
-        if self._fill + n > len(self._fifo):
-            grown = np.zeros((2 * (self._fill + n), 2), np.float32)
-            grown[: self._fill] = self._fifo[: self._fill]
-            self._fifo = grown
+        if self._fill + n > len(self._fifo):  # move what is buffered to the front (grown if it must be)
+            kept = self._fill - self._head
+            if kept + n > len(self._fifo):
+                grown = np.zeros((2 * (kept + n), 2), np.float32)
+                grown[:kept] = self._fifo[self._head: self._fill]
+                self._fifo = grown
+            else:
+                self._fifo[:kept] = self._fifo[self._head: self._fill]
+            self._head, self._fill = 0, kept
         self._fifo[self._fill: self._fill + n] = block
         self._fill += n
 
@@ -84,7 +88,7 @@ class Output:
     def reset(self) -> None:
         """Empty: no quantum in flight, nothing buffered, a fresh resampler."""
         self.drain()
-        self._fill = 0
+        self._head = self._fill = 0
         self._resampler = self._new_resampler()
 
     def close(self) -> None:

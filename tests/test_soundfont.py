@@ -143,12 +143,13 @@ def test_the_sfz_is_read_back_by_an_sfz_parser(piano_exports: Path) -> None:
 
     parsed = validate(str(piano_exports / "piano.sfz"))
     regions = [h for h in parsed.headers if h.token == "region"]
-    assert len(regions) == 16 * 4
+    assert len(regions) == 16 * 4 + 16 * 3  # every layer, and the mod wheel's crossfade zones of all but the top
     for region in regions:
         ops = {str(k): v for k, v in region.items()}
         wav = piano_exports / str(ops["sample"])
         assert wav.is_file() and int(ops["loop_end"]) < sf.info(wav).frames
         assert int(ops["lokey"]) <= int(ops["pitch_keycenter"]) <= int(ops["hikey"])
+    assert sum("xfin_locc1" in {str(k) for k in r} for r in regions) == 16 * 3
 
 
 @pytest.mark.parametrize("args, words", [(["nosuch", "-o", "x.sf2"], ["nosuch"]),
@@ -161,3 +162,25 @@ def test_bad_export_requests_are_clean_errors(args: list[str], words: list[str],
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert all(w in done.stderr for w in words), done.stderr
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_the_mod_wheel_crossfades_toward_the_next_layer(piano_exports: Path, tmp_path: Path) -> None:
+    """CC1 at 127 plays the next layer up (brighter, as the engine's mod wheel), at about the same level."""
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("fluidsynth is not installed")
+    from siam_rt.evaluation.notes import centroid_hz
+
+    heard = {}
+    for wheel in (0, 127):
+        mid = mido.MidiFile(ticks_per_beat=480)
+        mid.tracks.append(mido.MidiTrack([mido.Message("control_change", control=1, value=wheel),
+                                          mido.Message("note_on", note=60, velocity=70),
+                                          mido.Message("note_off", note=60, time=960)]))
+        mid.save(tmp_path / "w.mid")
+        subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-F", str(tmp_path / "w.wav"), "-r",
+                        str(RATE), str(piano_exports / "piano.sf2"), str(tmp_path / "w.mid")], check=True,
+                       capture_output=True)
+        heard[wheel] = sf.read(tmp_path / "w.wav")[0].mean(axis=1)[int(0.05 * RATE): int(0.9 * RATE)]
+    assert centroid_hz(heard[127], RATE) > 1.05 * centroid_hz(heard[0], RATE)
+    level = [20 * np.log10(np.sqrt(np.mean(heard[w] ** 2))) for w in (0, 127)]
+    assert abs(level[1] - level[0]) < 3.0

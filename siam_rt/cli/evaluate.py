@@ -105,7 +105,7 @@ def run_soundfont(args: argparse.Namespace) -> int:
             result["presets"][name] = figures
     table = Table(title="SoundFont exports (FluidSynth, dry) beside siam-rt (dry)")
     for col in ("preset", "in tune", "C4 v32/64/96/127: export - siam (dB)", "+1.5 s C3/C4/C5: export / siam",
-                "re-rise C3/C4/C5: export / siam", "passes"):
+                "re-rise C3/C4/C5: export / siam", "CC1 sweep dip (dB)", "passes"):
         table.add_column(col)
     for name, f in result["presets"].items():
         held = f["held"].values()
@@ -113,6 +113,7 @@ def run_soundfont(args: argparse.Namespace) -> int:
                       " ".join(f"{a - b:+.1f}" for a, b in f["velocity_db"].values()),
                       " ".join(f"{h['export']['at_1_5']:.1f}/{h['siam']['at_1_5']:.1f}" for h in held),
                       " ".join(f"{h['export']['rerise']:.1f}/{h['siam']['rerise']:.1f}" for h in held),
+                      f"{f['wheel_dip_db']:.1f}",
                       "yes" if all(f["passes"].values()) else ", ".join(k for k, v in f["passes"].items() if not v))
     console.print(table)
     for name, f in result["presets"].items():

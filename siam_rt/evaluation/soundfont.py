@@ -1,7 +1,8 @@
 """A preset's SoundFont export against siam-rt itself: FluidSynth playing the export beside the engine, dry.
 
 Per preset: MIDI 36-96 in tune (Praat, 0.03-0.45 s of each note), the level at C4 for velocities 32, 64, 96
-and 127, and C3, C4 and C5 held 4 s (the level 1.5 s after the peak, the re-rise); FluidSynth plays at the gain
+and 127, C3, C4 and C5 held 4 s (the level 1.5 s after the peak, the re-rise), and how far a held C4 dips while
+the mod wheel sweeps (``wheel_dip``); FluidSynth plays at the gain
 the export names (``Exported.fluidsynth_gain``), without reverb or chorus. And a whole piece (the bundled Bach
 chorale) on one preset: chroma cosine and onset-envelope correlation of the export against the engine.
 """
@@ -78,7 +79,31 @@ def compare_preset(sf2: Path, gain: float, engine_of: Any, name: str) -> dict:
     for pitch in HELD:
         fs, siam = _both(sf2, gain, engine_of, name, notes_midi(0, [(pitch, 96, 0.0, 4.0)], 6.0), 6.0)
         held[pitch] = {"export": asdict(held_figures(fs, hold=4.0)), "siam": asdict(held_figures(siam, hold=4.0))}
-    return {"within_25_cents": in_tune, "cents": tuned, "velocity_db": levels, "held": held}
+    return {"within_25_cents": in_tune, "cents": tuned, "velocity_db": levels, "held": held,
+            "wheel_dip_db": wheel_dip(sf2, gain)}
+
+
+def wheel_dip(sf2: Path, gain: float, pitch: int = 60) -> float:
+    """How far a held note's level falls (dB, the largest drop below the same note without the sweep) while the
+    mod wheel sweeps 0-127 over 2 s, FluidSynth playing the export."""
+    from siam_rt.notes.measure import level_db
+
+    plain = notes_midi(0, [(pitch, 96, 0.0, 4.0)], 5.0)
+    swept = notes_midi(0, [(pitch, 96, 0.0, 4.0)], 5.0)
+    track, now = mido.MidiTrack(), 0
+    for i in range(128):  # CC1 0..127 from 0.5 s to 2.5 s
+        tick = round((0.5 + 2.0 * i / 127) * 960)
+        track.append(mido.Message("control_change", control=1, value=i, time=tick - now))
+        now = tick
+    swept.tracks.append(track)
+    levels = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, midi in (("plain", plain), ("swept", swept)):
+            midi.save(Path(tmp) / f"{name}.mid")
+            audio = fluidsynth_render(Path(tmp) / f"{name}.mid", Path(tmp) / f"{name}.wav", DRY, sf2, gain, True)
+            levels.append(level_db(audio[: int(3.0 * SAMPLE_RATE)]))
+    n = min(len(levels[0]), len(levels[1]))
+    return float(np.max(levels[0][:n] - levels[1][:n]))
 
 
 def compare_piece(sf2: Path, gain: float, engine_of: Any, name: str, midi_path: Path) -> dict:
@@ -96,4 +121,5 @@ def passes(figures: dict) -> dict[str, bool]:
     levels_ok = all(abs(a - b) <= 2.0 for a, b in figures["velocity_db"].values())
     held_ok = all(abs(h["export"]["at_1_5"] - h["siam"]["at_1_5"]) <= 3.0
                   and h["export"]["rerise"] <= h["siam"]["rerise"] + 2.0 for h in figures["held"].values())
-    return {"in_tune": figures["within_25_cents"] >= 0.95, "velocity": levels_ok, "held": held_ok}
+    return {"in_tune": figures["within_25_cents"] >= 0.95, "velocity": levels_ok, "held": held_ok,
+            "wheel": figures["wheel_dip_db"] <= 8.0}

@@ -7,7 +7,9 @@ envelope holds until the loop starts, then falls at the curve's mean rate from t
 keeps decaying, a bowed one sustains), and releases with the preset's release. Velocity picks the layer
 (velRange) and scales the level with the engine's curve, (v / 127) ** gamma, through an instrument modulator
 that replaces SF2's default velocity-to-attenuation; the default velocity-to-filter and CC1-to-vibrato
-modulators are switched off (the engine has neither).
+modulators are switched off (the engine has neither). The mod wheel, which moves the engine's new notes toward
+the next layer up, crossfades instead: every layer but the top one has a second zone playing the next layer's
+sample, CC1 fading the layer out and that zone in (concave curves, WHEEL_CB at the far end).
 
 The room is baked in by default: the looped note is convolved with the preset's room and the loop is taken
 where the room's response to it repeats exactly (a loop's convolution is periodic once the response has
@@ -36,6 +38,7 @@ from siam_rt.io.sf2 import (
     INITIAL_FILTER_FC,
     INSTRUMENT,
     KEY_RANGE,
+    NEGATIVE,
     NOTE_ON_VELOCITY,
     OVERRIDING_ROOT_KEY,
     RELEASE_VOL_ENV,
@@ -65,6 +68,7 @@ FULL_SCALE = 0.9  # the loudest sample's peak
 ENV_FULL_DB = 96.0  # an SF2 volume envelope's decay or release time is for a fall of this much (FluidSynth: 100%)
 SUSTAIN_OFF_CB = 1440  # the sustain level of a decaying note: silence
 DECAY_TO_S = 4.0  # the curve's mean fall is taken from the loop's start to here
+WHEEL_CB = 480  # the mod wheel's crossfade: each side 48 dB down at its far end, 6 dB at the middle (concave)
 CURVE_S = 2.0  # the samples carry the engine's held-note curve this far; the envelope's fall takes over there
 RELEASE_SCALE = 0.6  # SF2 release time per second of the engine's release (FluidSynth's -40 dB point then matches)
 
@@ -165,19 +169,28 @@ def build(cache: PresetCache, note_map: NoteMap, room: str = "baked", every: int
             progress(i + 1, len(keys))
     top = max(float(np.abs(audio).max()) for _, _, audio, *_ in notes) or 1.0
     gain = FULL_SCALE / top
-    samples, zones = [], [_global_zone(note_map.gamma)]
+    samples = [Sample(f"{cache.name[:9]} {LOW + key} v{layer}", np.rint(audio * gain * 32767).astype(np.int16),
+                      cache.rate, LOW + key, loop) for key, layer, audio, loop, _ in notes]
+    index = {(key, layer): i for i, (key, layer, *_) in enumerate(notes)}
+    zones = [_global_zone(note_map.gamma)]
     bounds = [0] + [(a + b) // 2 + 1 for a, b in zip(keys, keys[1:], strict=False)] + [88]
-    for key, layer, audio, loop, peak in notes:
-        pitch = LOW + key
-        samples.append(Sample(f"{cache.name[:9]} {pitch} v{layer}", np.rint(audio * gain * 32767).astype(np.int16),
-                              cache.rate, pitch, loop))
+    for key, layer, _, loop, peak in notes:
         k = keys.index(key)
-        gens = {KEY_RANGE: (LOW + bounds[k], LOW + bounds[k + 1] - 1), VEL_RANGE: ranges[layer],
-                SAMPLE_MODES: 1, OVERRIDING_ROOT_KEY: pitch, **_envelope(cache, key, peak, loop[0]),
-                SAMPLE_ID: len(samples) - 1}
-        if room == "send":
-            gens[REVERB_SEND] = int(round(1000 * cache.wet))
-        zones.append(Zone(gens))
+        keys_vel = {KEY_RANGE: (LOW + bounds[k], LOW + bounds[k + 1] - 1), VEL_RANGE: ranges[layer]}
+        send = {REVERB_SEND: int(round(1000 * cache.wet))} if room == "send" else {}
+        gens = {**keys_vel, SAMPLE_MODES: 1, OVERRIDING_ROOT_KEY: LOW + key, **_envelope(cache, key, peak, loop[0]),
+                **send, SAMPLE_ID: index[key, layer]}
+        upper = index.get((key, layer + 1))
+        if upper is None:  # the top layer: the mod wheel has no layer to move toward
+            zones.append(Zone(gens))
+            continue
+        # the mod wheel: this layer fades out and the next one up fades in (the engine moves toward it)
+        zones.append(Zone(gens, [Modulator(source(1, cc=True, curve=CONCAVE), INITIAL_ATTENUATION, WHEEL_CB)]))
+        _, _, _, up_loop, up_peak = notes[upper]
+        zones.append(Zone({**keys_vel, SAMPLE_MODES: 1, OVERRIDING_ROOT_KEY: LOW + key,
+                           **_envelope(cache, key, up_peak, up_loop[0]), **send, SAMPLE_ID: upper},
+                          [Modulator(source(1, cc=True, negative=True, curve=CONCAVE), INITIAL_ATTENUATION,
+                                     WHEEL_CB)]))
     instrument = Instrument(cache.name[:19], zones)
     preset = Preset(cache.name[:19], 0, 0, [Zone({INSTRUMENT: 0})])
     return Exported(samples, instrument, preset, cache.rate, gain, cache.gain)
@@ -204,8 +217,8 @@ def seconds(tc: int) -> float:
 
 
 def sfz_regions(exported: Exported, gamma: float) -> tuple[list[Region], dict[str, str | int | float]]:
-    """The same instrument as SFZ regions (one per zone, its sample as a WAV), and the <global> opcodes: the
-    engine's velocity curve as amp_velcurve points."""
+    """The same instrument as SFZ regions (one per zone, its sample as a WAV; the mod wheel's crossfade as CC1
+    xfin/xfout), and the <global> opcodes: the engine's velocity curve as amp_velcurve points."""
     regions = []
     for zone in exported.instrument.zones[1:]:
         g = zone.generators
@@ -220,6 +233,9 @@ def sfz_regions(exported: Exported, gamma: float) -> tuple[list[Region], dict[st
             ops.update(ampeg_decay=round(seconds(int(g[DECAY_VOL_ENV])), 4), ampeg_sustain=0)
         if REVERB_SEND in g:
             ops["effect1"] = round(int(g[REVERB_SEND]) / 10, 1)
+        for m in zone.modulators:  # the mod wheel's crossfade, as SFZ's own CC crossfade
+            ops.update({"xfin_locc1": 0, "xfin_hicc1": 127} if m.src & NEGATIVE else
+                       {"xfout_locc1": 0, "xfout_hicc1": 127})
         regions.append(Region(sample.data, sample.rate, sample.name.replace(" ", "_"), ops))
     header: dict[str, str | int | float] = {"amp_veltrack": 100}
     for v in (1, 16, 32, 48, 64, 80, 96, 112, 127):

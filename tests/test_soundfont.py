@@ -155,6 +155,7 @@ def test_the_sfz_is_read_back_by_an_sfz_parser(piano_exports: Path) -> None:
 @pytest.mark.parametrize("args, words", [(["nosuch", "-o", "x.sf2"], ["nosuch"]),
                                          (["piano", "-o", "x.wav"], ["x.wav", ".sf2"]),
                                          (["piano", "-o", "x.sf2", "--keys", "0"], ["--keys"]),
+                                         (["piano", "-o", "x.sf2", "--program", "128"], ["--program"]),
                                          (["piano", "-o", "/proc/x.sf2"], ["/proc"])])
 def test_bad_export_requests_are_clean_errors(args: list[str], words: list[str], tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "siam_rt", "preset", "export", *args], capture_output=True,

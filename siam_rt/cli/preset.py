@@ -45,6 +45,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-o", "--out", type=Path, required=True, help="OUT.sf2 or OUT.sfz")
     p.add_argument("--samplerate", type=int, default=None, help="sample rate (default: the model's, the faithful one)")
     p.add_argument("--keys", default="all", help="'all', or N: sample every Nth key and let the player transpose")
+    p.add_argument("--program", type=int, default=0, help="SF2 program number 0-127 (default 0)")
+    p.add_argument("--bank", type=int, default=0, help="SF2 bank number 0-127 (default 0)")
     room = p.add_mutually_exclusive_group()
     room.add_argument("--no-room", action="store_true", help="dry samples")
     room.add_argument("--reverb-send", action="store_true",
@@ -138,6 +140,8 @@ def run_export(args: argparse.Namespace) -> int:
     every = 1 if args.keys == "all" else int(args.keys) if args.keys.isdigit() and int(args.keys) >= 1 else None
     if every is None:
         raise SiamError(f"--keys {args.keys}: 'all' or a whole number >= 1")
+    if not (0 <= args.program <= 127 and 0 <= args.bank <= 127):
+        raise SiamError(f"--program {args.program} --bank {args.bank}: each must be 0-127")
     if args.samplerate is not None and not 8000 <= args.samplerate <= 192000:
         raise SiamError(f"--samplerate {args.samplerate}: must be 8000-192000 Hz")
     started = time.perf_counter()
@@ -148,6 +152,7 @@ def run_export(args: argparse.Namespace) -> int:
     with bars() as shown:
         advance = shown.task(f"decoding {args.name}", len(export_keys(every)))
         exported = export_preset(model, note_map, preset, args.samplerate, room, every, lambda *_: advance(1))
+    exported.preset.program, exported.preset.bank = args.program, args.bank
     comment = (f"siam-rt {__version__} preset '{preset.name}': {preset.description}; model {model.model_id}; "
                f"room {room}; FluidSynth plays it as loud as siam-rt at gain {exported.fluidsynth_gain:.2f}")
     if suffix == ".sf2":

@@ -69,6 +69,7 @@ ENV_FULL_DB = 96.0  # an SF2 volume envelope's decay or release time is for a fa
 SUSTAIN_OFF_CB = 1440  # the sustain level of a decaying note: silence
 DECAY_TO_S = 4.0  # the curve's mean fall is taken from the loop's start to here
 WHEEL_CB = 480  # the mod wheel's crossfade: each side 48 dB down at its far end, 6 dB at the middle (concave)
+AFTER_LOOP = 16  # points after a loop's end (the loop's own start again), as the SF2 specification asks for 8
 CURVE_S = 2.0  # the samples carry the engine's held-note curve this far; the envelope's fall takes over there
 RELEASE_SCALE = 0.6  # SF2 release time per second of the engine's release (FluidSynth's -40 dB point then matches)
 
@@ -137,12 +138,13 @@ def _note(cache: PresetCache, key: int, layer: int, room: str) -> tuple[np.ndarr
                     - curve_db((loop_at - peak) / cache.rate, curve, late)) / 20)
     loop = row[loop_at: loop_at + loop_len] * np.float32(level)
     if room != "baked" or cache.wet <= 0:
-        return np.concatenate([played(row, meta, start, cache.rate, curve, late), loop]), (start, start + loop_len), \
-            peak
+        audio = np.concatenate([played(row, meta, start, cache.rate, curve, late), loop, loop[:AFTER_LOOP]])
+        return audio, (start, start + loop_len), peak
     repeats = 2 + -(-_heard_span(cache.ir, cache.wet) // loop_len)  # the loop past the room's response: periodic there
     dry = np.concatenate([played(row, meta, start, cache.rate, curve, late), np.tile(loop, repeats)])
     baked = convolve(dry, cache.ir, cache.wet)
-    return baked, (len(baked) - loop_len, len(baked)), peak
+    end = len(baked)
+    return np.concatenate([baked, baked[end - loop_len: end - loop_len + AFTER_LOOP]]), (end - loop_len, end), peak
 
 
 def _heard_span(ir: np.ndarray, wet: float, floor_db: float = -60.0) -> int:

@@ -34,6 +34,22 @@ def bundled(name: str) -> Path:
     )
 
 
+#: The environment variable that names the user's presets folder (over the per-user data folder).
+PRESETS_ENV = "SIAM_RT_PRESETS"
+
+
+def user_presets_dir() -> Path:
+    """The user's own presets (``preset extract`` and ``preset morph`` write here): $SIAM_RT_PRESETS, else
+    the per-user data folder (platformdirs: ~/.local/share/siam-rt/presets on Linux). It may not exist yet."""
+    import os
+
+    if os.environ.get(PRESETS_ENV):
+        return Path(os.environ[PRESETS_ENV]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("siam-rt", appauthor=False)) / "presets"
+
+
 def default_model_dir() -> Path:
     """The exported default model (ONNX files, manifest, note map): the default of every `--model DIR`."""
     return bundled("export")

@@ -27,6 +27,10 @@ RATE = 48000
 JACK_TOOLS = ("jackd", "jack_lsp")
 INSTALL_HINT = "apt-get install jackd2 jack-capture libportaudio2 (as root)"
 
+# The user's own presets folder (resources.user_presets_dir) is an empty one of the test run's: a developer's
+# presets never change what the tests see. Tests of the user folder point it elsewhere.
+os.environ["SIAM_RT_PRESETS"] = str(Path("/tmp") / f"siam-rt-test-user-presets-{os.getpid()}")
+
 # Every process of the test run talks to our server only, and nothing ever starts a server by itself.
 os.environ["JACK_DEFAULT_SERVER"] = SERVER_NAME
 os.environ["JACK_NO_START_SERVER"] = "1"

@@ -13,7 +13,8 @@ def add_parser(subparsers: Any) -> None:
     """Register `siam-rt preset list`, `siam-rt preset extract` and `siam-rt preset export`."""
     group = add_group(subparsers, "preset", "timbre presets")
     p = group.add_parser("list", help="the presets with their descriptions")
-    p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
+    p.add_argument("--presets", type=Path, default=None,
+                   help="presets folder (default: the shipped presets and the user's, which win by name)")
     p.set_defaults(func=run_list)
     p = group.add_parser("extract", help="a preset from any recording, or rebuild presets after a retrain",
                          description="Encode a recording and keep its context as a timbre preset; with "
@@ -32,8 +33,25 @@ def add_parser(subparsers: Any) -> None:
                    "about 10 minutes)")
     p.add_argument("--presets", type=Path, default=None, help="presets folder (default: the shipped presets)")
     add_model_option(p)
-    add_out_option(p, "output preset file (default: PRESETS/NAME.json)")
+    add_out_option(p, "output preset file (default: --presets or the user's presets folder, NAME.json)")
     p.set_defaults(func=run_extract)
+    p = group.add_parser("morph", help="a preset between two presets (written to the user's presets folder)",
+                         description="Write the preset that lies the fraction --at of the way from preset A to preset "
+                         "B: the context on a straight line, the held-note behaviour, room and engine defaults "
+                         "interpolated. Its recipe (A, B, --at, model) is kept, so `preset extract --rebuild` makes "
+                         "it again after a retrain (A and B first). Written to the user's presets folder "
+                         "($SIAM_RT_PRESETS or the per-user data folder) unless -o or --presets says otherwise.")
+    p.add_argument("a", help="preset at 0")
+    p.add_argument("b", help="preset at 1")
+    p.add_argument("--at", type=float, required=True, help="position 0-1 from A to B")
+    p.add_argument("--name", required=True, help="the new preset's name (the file name too)")
+    p.add_argument("--description", default="", help="one line on the timbre")
+    p.add_argument("--presets", type=Path, default=None,
+                   help="presets folder to read A and B from and write to (default: the shipped and the user's, "
+                   "writing to the user's)")
+    add_model_option(p)
+    add_out_option(p, "output preset file (default: the user's presets folder/NAME.json)")
+    p.set_defaults(func=run_morph)
     p = group.add_parser("export", help="a preset as a SoundFont 2 (.sf2) or SFZ (.sfz) instrument for any DAW",
                          description="Decode every key and velocity layer of a preset as the engine plays it (held-"
                          "note curve, loop, release) and write it as one SF2 preset (bank 0, program 0) or an SFZ "
@@ -62,7 +80,8 @@ def run_list(args: argparse.Namespace) -> int:
     from siam_rt.timbre.bank import load_bank
 
     bank = load_bank(args.presets)
-    table = Table(title=f"presets ({bank.path.parent})")
+    folders = sorted({str(p.path.parent) for p in bank.presets.values() if p.path is not None})
+    table = Table(title=f"presets ({', '.join(folders)})")
     for col in ("name", "description", "held notes, release and room", "used for"):
         table.add_column(col)
     for name, preset in sorted(bank.presets.items()):
@@ -70,6 +89,8 @@ def run_list(args: argparse.Namespace) -> int:
         uses += [f"{f} family" for f, n in bank.families.items() if n == name]
         if name == bank.default:
             uses.insert(0, "default")
+        if name in bank.user:
+            uses.insert(0, "user's, over the shipped one" if name in bank.shadowed else "user's")
         table.add_row(name, preset.description, preset.behaviour.summary(),
                       ", ".join(uses[:4]) + (" ..." if len(uses) > 4 else ""))
     Console().print(table)
@@ -79,10 +100,9 @@ def run_list(args: argparse.Namespace) -> int:
 def run_extract(args: argparse.Namespace) -> int:
     from siam_rt.errors import SiamError
     from siam_rt.notes.note_map import NoteMap
-    from siam_rt.resources import presets_dir
+    from siam_rt.resources import presets_dir, user_presets_dir
     from siam_rt.runtime.onnx_model import OnnxModel
     from siam_rt.timbre.extract import extract_preset
-    from siam_rt.timbre.preset import load_preset
     from siam_rt.timbre.shipped import build_shipped, rebuild
 
     model = OnnxModel(args.model, threads=2)
@@ -103,10 +123,7 @@ def run_extract(args: argparse.Namespace) -> int:
         return 0
     if args.rebuild:
         for path in args.rebuild:
-            old = load_preset(path)  # any model id: that is the point of a rebuild
-            new = rebuild(old.source, old.name, old.description, old.engine, model,
-                          note_map if old.note_offset is not None else None)
-            new.save(path)
+            _rebuilt(Path(path), model, note_map, rebuild)
             print(f"rebuilt {path} for model {model.model_id[:12]}")
         return 0
     if args.audio is None or not args.name:
@@ -115,9 +132,55 @@ def run_extract(args: argparse.Namespace) -> int:
         raise SiamError(f"{note_path}: the model has no note map to adjust")
     preset = extract_preset(model, args.audio, args.name, args.description or f"extracted from {args.audio.name}",
                             note_map=note_map if args.adjust_notes else None)
-    out = args.out or folder / f"{args.name}.json"
+    out = args.out or (args.presets or user_presets_dir()) / f"{args.name}.json"
     preset.save(out)
     print(f"wrote {out}")
+    return 0
+
+
+def _rebuilt(path: Path, model: Any, note_map: Any, rebuild: Any, force: bool = True) -> Any:
+    """The preset at ``path`` made again for ``model`` and saved there (``force``: even when it is for the model
+    already). A morph is made again from its two ends, each first rebuilt if it is for another model; an end
+    is looked for beside the morph, then among the shipped and the user's presets."""
+    from siam_rt.timbre.bank import load_bank
+    from siam_rt.timbre.morph import morph
+    from siam_rt.timbre.preset import load_preset
+
+    old = load_preset(path)  # any model id: that is the point of a rebuild
+    if not force and old.model_id == model.model_id:
+        return old
+    recipe = old.source.get("morph")
+    if recipe is not None:
+        ends = []
+        for name in (recipe["a"], recipe["b"]):
+            beside = path.with_name(f"{name}.json")
+            end = beside if beside.is_file() else load_bank().get(name).path
+            ends.append(_rebuilt(Path(end), model, note_map, rebuild, force=False))
+        new = morph(ends[0], ends[1], float(recipe["at"]), old.name, old.description,
+                    lambda context: model.room(context)[1])
+    else:
+        new = rebuild(old.source, old.name, old.description, old.engine, model,
+                      note_map if old.note_offset is not None else None)
+    new.save(path)
+    return new
+
+
+def run_morph(args: argparse.Namespace) -> int:
+    from siam_rt.errors import SiamError
+    from siam_rt.resources import user_presets_dir
+    from siam_rt.runtime.onnx_model import OnnxModel
+    from siam_rt.timbre.bank import load_bank
+    from siam_rt.timbre.morph import morph
+
+    if not args.name.replace("_", "").replace("-", "").isalnum():
+        raise SiamError(f"--name {args.name!r}: letters, digits, - and _ only (it is the file name)")
+    model = OnnxModel(args.model, threads=1)
+    bank = load_bank(args.presets, model.model_id)
+    preset = morph(bank.get(args.a), bank.get(args.b), args.at, args.name, args.description,
+                   lambda context: model.room(context)[1])
+    out = args.out or (args.presets or user_presets_dir()) / f"{args.name}.json"
+    preset.save(out)
+    print(f"wrote {out}: {preset.description}")
     return 0
 
 

@@ -20,12 +20,16 @@ from siam_rt.errors import SiamError
 POLL_S = 1.0
 
 
-def snapshot(folder: Path) -> dict[str, float]:
-    """Modification time of every JSON file in the presets folder (the bank and the presets)."""
+def snapshot(folder: Path | None) -> dict[str, float]:
+    """Modification time of every JSON file in the presets folder (the bank and the presets); ``None``: the
+    shipped folder and the user's (the default bank)."""
+    from siam_rt.resources import presets_dir, user_presets_dir
+
+    folders = [folder] if folder is not None else [presets_dir(), user_presets_dir()]
     out = {}
-    for path in folder.glob("*.json"):
+    for path in (p for f in folders for p in f.glob("*.json")):
         try:
-            out[path.name] = path.stat().st_mtime
+            out[str(path)] = path.stat().st_mtime
         except OSError:
             continue
     return out
@@ -34,7 +38,7 @@ def snapshot(folder: Path) -> dict[str, float]:
 class Reloader:
     """Watches the presets folder and reloads on request; ``post(job)`` hands a closure to the audio thread."""
 
-    def __init__(self, engine: Any, folder: Path, model_id: str, programs: dict[int, int],
+    def __init__(self, engine: Any, folder: Path | None, model_id: str, programs: dict[int, int],
                  post: Callable[[Callable[[], None]], None], report: Callable[[str], None]) -> None:
         self.engine, self.folder, self.model_id = engine, folder, model_id
         self.programs = programs  # each channel's last program change (the live session keeps it)
@@ -64,7 +68,8 @@ class Reloader:
             elif not self._stop.is_set():
                 now = snapshot(self.folder)
                 if now != self._seen:
-                    changed = sorted(n for n in set(now) | set(self._seen) if now.get(n) != self._seen.get(n))
+                    changed = sorted(Path(n).name for n in set(now) | set(self._seen)
+                                     if now.get(n) != self._seen.get(n))
                     self._seen = now
                     self.reload(f"changed: {', '.join(changed)}")
 

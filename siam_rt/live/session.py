@@ -146,11 +146,10 @@ class LiveSession:
 
     def _start_reloader(self) -> None:
         from siam_rt.live.reload import Reloader
-        from siam_rt.resources import presets_dir
 
-        folder = Path(self.engine.bank.path).parent if self.engine.bank.path else (self.opts.presets or presets_dir())
-        self.reloader = Reloader(self.engine, folder, self.engine.model.model_id, self.programs, self.post,
-                                 self.report)
+        # --presets DIR is watched alone; by default the shipped folder and the user's, as the bank was loaded
+        self.reloader = Reloader(self.engine, self.opts.presets, self.engine.model.model_id, self.programs,
+                                 self.post, self.report)
         self.reloader.start()
 
     def _seen(self, message: tuple[int, ...]) -> None:

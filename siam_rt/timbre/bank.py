@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from siam_rt.errors import SiamError
@@ -26,6 +26,8 @@ class Bank:
     families: dict[str, str]
     drums: str | None  # the preset channel 10 plays, or None: channel 10 is silent
     path: Path | None = None
+    user: set[str] = field(default_factory=set)  # presets from the user's folder
+    shadowed: set[str] = field(default_factory=set)  # user presets that stand in for a shipped one of that name
 
     def for_program(self, program: int) -> Preset:
         """The preset of a GM program (0-127): its own entry, else its family's, else the default."""
@@ -44,19 +46,25 @@ class Bank:
         return self.presets[self.default]
 
 
-def load_bank(folder: str | Path | None = None, model_id: str | None = None) -> Bank:
-    """Load ``folder/bank.json`` (default: the shipped presets) and every preset it points at."""
-    if folder is None:
-        from siam_rt.resources import presets_dir
-
-        folder = presets_dir()
-    folder = Path(folder)
-    path = folder / "bank.json"
-    raw = read_json_object(path, "bank", SCHEMA_VERSION)
+def _folder_presets(folder: Path, model_id: str | None) -> dict[str, Preset]:
     presets = {p.stem: load_preset(p, model_id) for p in sorted(folder.glob("*.json")) if p.name != "bank.json"}
     for p in presets.values():
         if p.name != p.path.stem:
             raise SiamError(f"{p.path}: field 'name' {p.name!r} differs from the file name {p.path.stem!r}")
+    return presets
+
+
+def load_bank(folder: str | Path | None = None, model_id: str | None = None) -> Bank:
+    """Load ``folder/bank.json`` and every preset in ``folder``; by default the shipped presets with the user's
+    own (``resources.user_presets_dir``) over them: a user preset of a shipped name wins, and a user folder's
+    bank.json replaces the shipped one."""
+    folder, mine = (Path(folder), None) if folder is not None else _default_folders()
+    presets = _folder_presets(folder, model_id)
+    user = _folder_presets(mine, model_id) if mine is not None else {}
+    shadowed = set(presets) & set(user)
+    presets.update(user)
+    path = mine / "bank.json" if mine is not None and (mine / "bank.json").is_file() else folder / "bank.json"
+    raw = read_json_object(path, "bank", SCHEMA_VERSION)
 
     def check(field: str, name: object) -> str:
         if not isinstance(name, str) or name not in presets:
@@ -83,4 +91,12 @@ def load_bank(folder: str | Path | None = None, model_id: str | None = None) -> 
     if not isinstance(drums_raw, dict) or drums_raw.get("mode") not in ("mute", "preset"):
         raise SiamError(f"{path}: field 'drums' must be {{'mode': 'mute'}} or {{'mode': 'preset', 'preset': NAME}}")
     drums = check("drums.preset", drums_raw.get("preset")) if drums_raw["mode"] == "preset" else None
-    return Bank(presets, default, programs, families, drums, path)
+    return Bank(presets, default, programs, families, drums, path, set(user), shadowed)
+
+
+def _default_folders() -> tuple[Path, Path | None]:
+    """The shipped presets folder, and the user's if it exists."""
+    from siam_rt.resources import presets_dir, user_presets_dir
+
+    mine = user_presets_dir()
+    return presets_dir(), mine if mine.is_dir() else None

@@ -467,3 +467,29 @@ def test_a_held_voice_plays_its_row_as_cache_played_says() -> None:
         scale = float(out[:n] @ ref[:n]) / float(ref[:n] @ ref[:n])  # the channel's fixed gains and pan
         # the engine ramps the curve's gain across the block where the loop starts: within 5e-3 of the peak there
         np.testing.assert_allclose(out[:n], scale * ref[:n], atol=5e-3 * np.abs(out).max())
+
+
+def test_an_effect_that_raises_is_bypassed_and_the_clock_keeps_step() -> None:
+    """The chain fails on its third block: it is reported once and bypassed, time goes on, and a note scheduled
+    after the failure sounds at its own sample."""
+    import mido
+
+    from siam_rt.engine import load_engine, offline_config
+
+    calls = []
+
+    def chain(audio, rate, reset=False):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("plugin crashed")
+        return audio * 0.5
+
+    eng = load_engine(None, None, offline_config(22050, block=1024, pipeline=False), realtime=False, chain=chain)
+    eng.schedule(mido.Message("note_on", note=60, velocity=100), 10_000)
+    out = np.concatenate([eng.process(1024) for _ in range(20)])
+    stats = eng.stats()
+    eng.close()
+    assert stats.chain_error == "RuntimeError: plugin crashed" and len(calls) == 3
+    assert eng.time == 20 * 1024
+    onset = int(np.argmax(np.abs(out[:, 0]) > 1e-4))
+    assert 10_000 <= onset < 10_000 + 64

@@ -184,3 +184,23 @@ def test_runtime_needs_no_torch_and_stays_quiet(exported: tuple[SIAM, Path]) -> 
     assert proc.returncode == 0, proc.stderr
     assert "on CPU" in proc.stdout or "on CUDA" in proc.stdout
     assert "CUDA" not in proc.stderr and "error" not in proc.stderr.lower(), proc.stderr
+
+
+def test_the_note_map_and_the_weights_are_checked_against_the_manifest(tmp_path: Path) -> None:
+    """A changed note_map.npz or model.safetensors in an exported folder is refused, naming the file."""
+    import shutil
+
+    from siam_rt.errors import SiamError
+    from siam_rt.model.checkpoint import load_model
+    from siam_rt.notes.note_map import NoteMap
+    from siam_rt.resources import default_model_dir
+
+    folder = tmp_path / "export"
+    shutil.copytree(default_model_dir(), folder, ignore=shutil.ignore_patterns("heldout", "training", "*.png"))
+    NoteMap.load(folder / "note_map.npz")  # as exported: fine
+    for name, load in (("note_map.npz", NoteMap.load), ("model.safetensors", load_model)):
+        raw = bytearray((folder / name).read_bytes())
+        raw[-1] ^= 0xFF
+        (folder / name).write_bytes(bytes(raw))
+        with pytest.raises(SiamError, match=f"{name}: does not match the manifest"):
+            load(folder / name)

@@ -54,6 +54,31 @@ def test_only_the_atomic_module_renames_files_into_place() -> None:
     assert not found, found
 
 
+def test_no_module_loads_a_pickle() -> None:
+    """np.load only with allow_pickle=False, torch.load only with weights_only=True, and no pickle module."""
+    found = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            where = f"{path.relative_to(PACKAGE)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
+                if any(n in ("pickle", "cPickle", "dill", "joblib") for n in names if n):
+                    found.append(f"{where} imports a pickle module")
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load"
+                    and isinstance(node.func.value, ast.Name)):
+                continue
+            keywords = {k.arg: k.value for k in node.keywords}
+            if node.func.value.id in ("np", "numpy"):
+                flag = keywords.get("allow_pickle")
+                if not (isinstance(flag, ast.Constant) and flag.value is False):
+                    found.append(f"{where}: np.load without allow_pickle=False")
+            if node.func.value.id == "torch":
+                flag = keywords.get("weights_only")
+                if not (isinstance(flag, ast.Constant) and flag.value is True):
+                    found.append(f"{where}: torch.load without weights_only=True")
+    assert not found, found
+
+
 def test_no_function_is_too_complex() -> None:
     """ruff's McCabe check at 15 over the whole package."""
     ruff = shutil.which("ruff")

@@ -169,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {out}: {duration:.1f} s at {engine.rate} Hz, {stats.notes_played} notes "
               f"(peak {stats.peak_voices} voices, {stats.stolen_voices} stolen), presets {', '.join(used)}, {level}; "
               f"{took:.1f} s ({duration / max(took, 1e-9):.0f}x real time)")
+        if stats.chain_error:
+            print(f"siam-rt: warning: effect chain {args.chain}: {stats.chain_error}; the rest was rendered without "
+                  "it", file=sys.stderr)
         if stats.notes_muted:
             print(f"  {stats.notes_muted} notes on channel 10 (drums) are muted by the bank", file=sys.stderr)
     return 0

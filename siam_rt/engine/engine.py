@@ -66,6 +66,7 @@ class EngineStats:
     max_block_ms: float = 0.0
     presets: list[str | None] = field(default_factory=list)  # per channel
     decoder_errors: list[str] = field(default_factory=list)
+    chain_error: str | None = None  # the effect that raised: the chain has been bypassed since
 
 
 class Engine(MidiActions):
@@ -224,7 +225,7 @@ class Engine(MidiActions):
         start = time.perf_counter()
         out = self._output.pull(frames)
         if self.chain is not None:
-            out = np.ascontiguousarray(np.asarray(self.chain(out.T, self.rate, reset=False), np.float32).T)
+            out = self._chained(out)
         bad = guard(out)
         if bad:  # one bad block must not poison the next: clear the state it came from
             self._stats.nonfinite_samples += bad
@@ -237,6 +238,16 @@ class Engine(MidiActions):
         self._busy_s = 0.9 * self._busy_s + 0.1 * busy
         self._audio_s = 0.9 * self._audio_s + 0.1 * frames / self.rate
         return out
+
+    def _chained(self, out: np.ndarray) -> np.ndarray:
+        """The effect chain on a block. An effect that raises is recorded (``stats().chain_error``) and the whole
+        chain bypassed from then on: the block plays dry and the engine's clock keeps step with the audio's."""
+        try:
+            return np.ascontiguousarray(np.asarray(self.chain(out.T, self.rate, reset=False), np.float32).T)
+        except Exception as exc:  # a plugin's error must not stop the instrument or its clock
+            self.chain = None
+            self._stats.chain_error = f"{type(exc).__name__}: {exc}"
+            return out
 
     def _mix(self) -> tuple[np.ndarray, dict[str, tuple[PresetCache, np.ndarray]], float, list[PresetCache]]:
         """Stage one of a block: events, voices and channels -> the dry stereo mix [2, n], each room's input, the

@@ -74,6 +74,7 @@ class LiveSession:
     def __init__(self, opts: PlayOptions, report: Any = print) -> None:
         self.opts = opts
         self.report = report
+        self._chain_reported = False
         self.programs: dict[int, int] = {}  # last program change per channel (MIDI thread writes)
         self.played_channels: set[int] = set()
         self.engine: Any = None
@@ -185,6 +186,10 @@ class LiveSession:
         presets = group_channels(es.presets, set(chans))
         midi = "" if self.midi.stats.connected else f" | MIDI {self.opts.midi_in!r} lost, waiting"
         errors = f" | {os_.errors} callback errors" if os_.errors else ""
+        if es.chain_error and not self._chain_reported:
+            self._chain_reported = True
+            self.report(f"effect chain {self.opts.chain}: {es.chain_error}; the chain is bypassed from now on")
+        errors += " | chain bypassed" if es.chain_error else ""
         return (f"{presets} | voices {es.active_voices:2d} (peak {es.peak_voices}) | CPU {100 * os_.load:3.0f}% "
                 f"(max {100 * os_.load_max:.0f}%) | underruns {os_.underruns} | latency {os_.latency_ms:.1f} ms"
                 f"{midi}{errors}")
@@ -208,7 +213,7 @@ class LiveSession:
         out.update(notes_played=es.notes_played, notes_dropped=es.notes_dropped, peak_voices=es.peak_voices,
                    stolen_voices=es.stolen_voices, active_voices=es.active_voices, late_events=es.late_events,
                    nonfinite_samples=es.nonfinite_samples, presets=es.presets, cache_mb=round(es.cache_mb, 1),
-                   decoder_errors=es.decoder_errors)
+                   decoder_errors=es.decoder_errors, chain_error=es.chain_error)
         if self.reloader is not None:
             out.update(reloads=self.reloader.reloads, reload_failures=self.reloader.failures)
         if self.recorder is not None:

@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from siam_rt.errors import SiamError
 from siam_rt.io.atomic import atomic_path
+from siam_rt.io.checksums import check_listed
 from siam_rt.model.config import ModelConfig
 from siam_rt.model.siam import SIAM
 
@@ -53,6 +54,7 @@ def load_model(path: str | os.PathLike) -> SIAM:
     path = Path(path)
     if not path.is_file():
         raise SiamError(f"{path}: no such checkpoint")
+    check_listed(path)  # an exported model's weights: as its manifest lists them
     try:
         meta = read_metadata(path)
         cfg = ModelConfig.from_dict(json.loads(meta["config"]))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.checksums import check_listed
 
 SCHEMA_VERSION = 1
 LOW, HIGH = 21, 108  # the playable range: the piano's
@@ -82,6 +83,7 @@ class NoteMap:
         path = Path(path)
         if not path.is_file():
             raise SiamError(f"{path}: no note map (fit one with the exporter)")
+        check_listed(path)  # in an exported model's folder: as its manifest lists it
         try:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}

@@ -7,12 +7,12 @@ user, warms up, and never lets NaN or infinity reach an output buffer.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.checksums import check_listed
 from siam_rt.runtime.manifest import FILES, Manifest, read_manifest
 
 NOISE_SPAN = 8192  # the decoder's noise offsets are 0..NOISE_SPAN-1 (siam_rt.model.decoder.NOISE_SPAN)
@@ -96,9 +96,7 @@ class OnnxModel:
                 f"{self.threads} thread(s), onnxruntime {ort.__version__}")
 
     def _verify(self, path: Path) -> None:
-        digest = self.manifest.raw.get("files", {}).get(path.name)
-        if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            raise SiamError(f"{path}: does not match the manifest's checksum (a changed or corrupt file)")
+        check_listed(path)
 
     def _check_io(self) -> None:
         m = self.manifest

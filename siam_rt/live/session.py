@@ -25,6 +25,7 @@ from siam_rt.io.clock import AudioClock
 from siam_rt.io.midi_in import MidiInput
 from siam_rt.io.recorder import Recorder
 from siam_rt.live.interpreter import tune_for_realtime
+from siam_rt.live.storms import StormWatch
 
 #: Scheduling margin on top of one block: covers the poll thread's wake-up, so messages are rarely late.
 MARGIN_S = 0.002
@@ -75,6 +76,7 @@ class LiveSession:
         self.opts = opts
         self.report = report
         self._chain_reported = False
+        self.storms = StormWatch("a larger JACK period or --blocksize gives the callback more room")
         self.programs: dict[int, int] = {}  # last program change per channel (MIDI thread writes)
         self.played_channels: set[int] = set()
         self.engine: Any = None
@@ -190,6 +192,9 @@ class LiveSession:
             self._chain_reported = True
             self.report(f"effect chain {self.opts.chain}: {es.chain_error}; the chain is bypassed from now on")
         errors += " | chain bypassed" if es.chain_error else ""
+        storm = self.storms.update(time.monotonic(), os_.underruns)
+        if storm:
+            self.report(storm)
         return (f"{presets} | voices {es.active_voices:2d} (peak {es.peak_voices}) | CPU {100 * os_.load:3.0f}% "
                 f"(max {100 * os_.load_max:.0f}%) | underruns {os_.underruns} | latency {os_.latency_ms:.1f} ms"
                 f"{midi}{errors}")
@@ -213,7 +218,7 @@ class LiveSession:
         out.update(notes_played=es.notes_played, notes_dropped=es.notes_dropped, peak_voices=es.peak_voices,
                    stolen_voices=es.stolen_voices, active_voices=es.active_voices, late_events=es.late_events,
                    nonfinite_samples=es.nonfinite_samples, presets=es.presets, cache_mb=round(es.cache_mb, 1),
-                   decoder_errors=es.decoder_errors, chain_error=es.chain_error)
+                   decoder_errors=es.decoder_errors, chain_error=es.chain_error, xrun_storms=self.storms.storms)
         if self.reloader is not None:
             out.update(reloads=self.reloader.reloads, reload_failures=self.reloader.failures)
         if self.recorder is not None:

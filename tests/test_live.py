@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import types
 from pathlib import Path
@@ -196,3 +198,31 @@ def test_place_sounds_finds_overlapping_notes_to_the_sample() -> None:
     assert min(p.match for p in placed) > 0.9999
     broken = np.delete(x, slice(1400, 1464))  # one block of 64 frames lost inside the second note's window
     assert place_sounds(broken, sounds, guesses, rate, search_s=0.02, window_s=0.05)[1].match < 0.99
+
+
+def test_a_full_disk_ends_the_take_as_a_valid_file(tmp_path: Path) -> None:
+    """Writes beyond a file size limit fail as on a full disk: the take ends there as a valid file in place,
+    the failure is said, later blocks are counted as dropped, and pushing never blocks."""
+    code = f"""
+import resource, signal, time, numpy as np
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+from siam_rt.io.recorder import Recorder
+rec = Recorder({str(tmp_path / 'take.wav')!r}, 8000)
+block = np.full((800, 2), 0.25, np.float32)
+for _ in range(100):  # 10 s at 8 kHz, 640 kB of float: past the limit
+    start = time.perf_counter()
+    rec.push(block)
+    assert time.perf_counter() - start < 0.01
+    time.sleep(0.005)
+time.sleep(0.3)
+path = rec.close()
+print(path, rec.frames, rec.dropped, rec.failed is not None)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    path, frames, dropped, failed = done.stdout.split()
+    assert failed == "True" and int(dropped) > 0 and int(frames) + int(dropped) == 80_000
+    audio, rate = sf.read(path)
+    assert rate == 8000 and 0 < len(audio) <= int(frames) and np.allclose(audio[:100], 0.25)
+    assert not list(tmp_path.glob(".*.part"))

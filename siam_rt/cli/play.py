@@ -168,6 +168,9 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(f"audio: {s['underruns']} underruns, CPU load mean {100 * s['cpu_load_mean']:.0f}% max "
                      f"{100 * s['cpu_load_max']:.0f}%, latency {s['latency_ms']:.1f} ms, block {s['blocksize']} at "
                      f"{s['samplerate']} Hz on {s['device']}")
+    if s.get("recording_failed"):
+        lost = s.get("recorder_dropped_frames", 0) / max(s.get("samplerate", 1), 1)
+        lines.append(f"recording stopped early ({s['recording_failed']}): {lost:.1f} s not recorded")
     if s.get("xrun_storms"):
         lines.append(f"xrun storms: {s['xrun_storms']} (more than 10 underruns within a second; try a larger period)")
     if s.get("chain_error"):

@@ -3,7 +3,9 @@
 The audio callback copies each block into a preallocated ring (one slice assignment, constant work); a writer
 thread drains the ring into ``.NAME.part`` beside the target and, on ``close``, renames it into place, so an
 interrupted session never leaves a half-written file under the real name. A ring that fills (the disk stalled
-for seconds) drops frames and counts them rather than blocking the audio.
+for seconds) drops frames and counts them rather than blocking the audio. A write that fails (the disk is full)
+ends the recording there: the file is closed as a valid file with what was written and put in place, ``failed``
+says why, and the frames pushed after it are counted as dropped while the audio plays on.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Recorder:
         self._read = 0  # frames written to disk; only the writer thread changes it
         self.dropped = 0
         self.frames = 0
+        self.failed: str | None = None  # why the recording stopped early (a failed write)
+        self._closed: Path | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="siam-rt recorder", daemon=True)
         self._thread.start()
@@ -54,7 +58,7 @@ class Recorder:
         """Audio thread: queue a [frames, channels] block (dropped and counted when the ring is full)."""
         n, size = len(block), len(self._ring)
         w = self._write
-        if w + n - self._read > size:
+        if self.failed is not None or w + n - self._read > size:
             self.dropped += n
             return
         i = w % size
@@ -65,14 +69,35 @@ class Recorder:
         self._write = w + n
 
     def _drain(self) -> None:
+        if self.failed is not None:
+            return
         w, r, size = self._write, self._read, len(self._ring)
-        while r < w:
-            i = r % size
-            n = min(w - r, size - i)
-            self._file.write(self._ring[i: i + n])
-            r += n
-            self._read = r
+        try:
+            while r < w:
+                i = r % size
+                n = min(w - r, size - i)
+                self._file.write(self._ring[i: i + n])
+                r += n
+                self._read = r
+        except Exception as exc:  # a full disk, a vanished folder: end the take as a valid file
+            import soundfile as sf
+
+            self.failed = f"{type(exc).__name__}: {exc}"
+            self._finish()
+            try:  # what reached the file, a partial last write included
+                r = int(sf.info(str(self._closed)).frames)
+            except Exception:  # an unreadable remainder: count what was written whole
+                pass
+            self.dropped += w - r
         self.frames = r
+
+    def _finish(self) -> None:
+        """Close the file (libsndfile writes its header) and put it in place under its real name."""
+        try:
+            self._file.close()
+        except Exception as exc:  # the header could not be written either: say so, keep what there is
+            self.failed = f"{self.failed or ''}; closing: {exc}".lstrip("; ")
+        self._closed = commit(self.part, self.path)
 
     def _run(self) -> None:
         while not self._stop.wait(DRAIN_S):
@@ -82,7 +107,11 @@ class Recorder:
         """Write what is left and rename the file into place (``keep=False``: delete it); returns the path."""
         self._stop.set()
         self._thread.join(timeout=10)
+        if self._closed is not None:  # ended early by a failed write: already in place
+            return self._closed
         self._drain()
+        if self._closed is not None:
+            return self._closed
         self._file.close()
         if not keep:
             self.part.unlink(missing_ok=True)

@@ -75,7 +75,7 @@ class LiveSession:
     def __init__(self, opts: PlayOptions, report: Any = print) -> None:
         self.opts = opts
         self.report = report
-        self._chain_reported = False
+        self._chain_reported = self._record_reported = False
         self.storms = StormWatch("a larger JACK period or --blocksize gives the callback more room")
         self.programs: dict[int, int] = {}  # last program change per channel (MIDI thread writes)
         self.played_channels: set[int] = set()
@@ -192,6 +192,10 @@ class LiveSession:
             self._chain_reported = True
             self.report(f"effect chain {self.opts.chain}: {es.chain_error}; the chain is bypassed from now on")
         errors += " | chain bypassed" if es.chain_error else ""
+        if self.recorder is not None and self.recorder.failed and not self._record_reported:
+            self._record_reported = True
+            self.report(f"recording stopped: {self.recorder.failed}; {self.recorder.path} keeps the first "
+                        f"{self.recorder.frames / self.output.samplerate:.1f} s; playing on")
         storm = self.storms.update(time.monotonic(), os_.underruns)
         if storm:
             self.report(storm)
@@ -223,7 +227,7 @@ class LiveSession:
             out.update(reloads=self.reloader.reloads, reload_failures=self.reloader.failures)
         if self.recorder is not None:
             out.update(recorded=str(self.recorder.path), recorded_frames=self.recorder.frames,
-                       recorder_dropped_frames=self.recorder.dropped)
+                       recorder_dropped_frames=self.recorder.dropped, recording_failed=self.recorder.failed)
         return out
 
     # -- stop ----------------------------------------------------------------------------------------------

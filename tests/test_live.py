@@ -226,3 +226,22 @@ print(path, rec.frames, rec.dropped, rec.failed is not None)
     audio, rate = sf.read(path)
     assert rate == 8000 and 0 < len(audio) <= int(frames) and np.allclose(audio[:100], 0.25)
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_presets_folder_that_vanishes_keeps_the_old_presets_until_it_is_back(tmp_path: Path) -> None:
+    folder = tmp_path / "presets"
+    shutil.copytree(presets_dir(), folder)
+    engine = load_engine(None, folder, realtime=False)
+    posted: list = []
+    messages: list[str] = []
+    reloader = Reloader(engine, folder, engine.bank.default_preset.model_id, {}, posted.append, messages.append)
+    old_bank = engine.bank
+    shutil.move(folder, tmp_path / "away")
+    assert not reloader.reload("test") and not posted
+    assert "bank.json" in messages[-1] and "old presets keep playing" in messages[-1]
+    assert engine.bank is old_bank
+    shutil.move(tmp_path / "away", folder)
+    assert reloader.reload("test") and len(posted) == 1
+    posted[0]()
+    assert engine.bank is not old_bank and engine.channels[0].preset is not None
+    engine.close()

@@ -1,10 +1,12 @@
 """Mixes every sounding voice of a block in a few array operations, instead of a loop of small ones per voice.
 
 Voices decide, in Python, what they read in a block and over which samples (``Voice.collect``); the mixer then
-reads all of them at once: one gather from each source table (a preset cache, or a live-decoded row) with the
-reads of looping voices wrapped into their loops, one float32 gain pass over the voices whose held-note curve
-falls or that release or stop in the block, and one matrix product that sums voices into their channels'
-buses. The per-block cost is then nearly flat in the number of voices (the audio callback's budget).
+reads them: in the common case (no bend, whole read positions) each voice's samples are copied slice by slice
+from its source table (a preset cache, or a live-decoded row), at most one slice per pass through its loop;
+otherwise one interpolating gather per table, with the reads of looping voices wrapped into their loops. Then one
+float32 gain pass over the voices whose held-note curve falls, a table-driven gain over those that release or
+stop in the block, and one matrix product that sums voices into their buses. The per-block cost is bounded per
+voice and small against the audio callback's budget.
 """
 
 from __future__ import annotations

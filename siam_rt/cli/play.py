@@ -8,6 +8,7 @@ count (send it after connecting further clients to a JACK graph: PortAudio flags
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 from siam_rt.cli.common import add_engine_options, add_model_option, engine_settings
 
+SERVER_LOST = 3  # the exit status of --exit-on-server-loss
 STATUS_HZ = 5.0
 LOG_EVERY_S = 5.0
 
@@ -65,6 +67,8 @@ def add_parser(subparsers: Any) -> None:
                    help="status display: one updating line (terminal), a log line every 5 s, or none "
                    "(default auto: line on a terminal, else log)")
     p.add_argument("--stats-json", type=Path, default=None, metavar="PATH", help="write the summary as JSON on exit")
+    p.add_argument("--exit-on-server-loss", action="store_true",
+                   help="exit with status 3 when the audio server goes away (default: say so and go on)")
     p.set_defaults(func=run)
 
 
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(signal, "SIGUSR1"):
         handlers[signal.SIGUSR1] = lambda *_: session.arm()
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
-    ok = False
+    ok, code = False, 0
     try:
         session.start()
         out, midi = session.output, session.midi
@@ -141,6 +145,13 @@ def run(args: argparse.Namespace) -> int:
         while not stop.wait(1.0 / STATUS_HZ):
             if deadline is not None and time.monotonic() >= deadline:
                 break
+            if session.check_server():  # just lost: said, the take closed as a valid file
+                status.message("audio server lost: no audio callback for 1 s (did JACK stop?); "
+                               + ("exiting (--exit-on-server-loss)" if args.exit_on_server_loss else
+                                  "the recording so far is kept; Ctrl-C to stop"))
+                if args.exit_on_server_loss:
+                    code = SERVER_LOST
+                    break
             if midi.stats.connected == lost:
                 lost = not lost
                 status.message(f"MIDI input {midi.port_name} " + ("lost: waiting for it to come back" if lost
@@ -156,7 +167,11 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(summary), flush=True)
     if args.stats_json is not None:
         write_json(args.stats_json, summary)
-    return 0 if ok else 1
+    code = code if ok else 1
+    if summary.get("server_losses"):  # PortAudio's exit handler would wait on the dead server for ever
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -171,6 +186,9 @@ def format_summary(s: dict[str, Any]) -> str:
     if s.get("recording_failed"):
         lost = s.get("recorder_dropped_frames", 0) / max(s.get("samplerate", 1), 1)
         lines.append(f"recording stopped early ({s['recording_failed']}): {lost:.1f} s not recorded")
+    if s.get("server_losses"):
+        lines.append(f"audio server lost {s['server_losses']} time(s): {s['seconds_without_sound']:.1f} s without "
+                     f"sound; takes: {', '.join(s.get('takes', [])) or 'none'}")
     if s.get("xrun_storms"):
         lines.append(f"xrun storms: {s['xrun_storms']} (more than 10 underruns within a second; try a larger period)")
     if s.get("chain_error"):

@@ -18,9 +18,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from siam_rt.errors import SiamError
+from siam_rt.io.bounded import run_within
 from siam_rt.io.clock import AudioClock
 from siam_rt.io.devices import JACK_HINT, load_sounddevice, quiet_stderr
 from siam_rt.io.recorder import Recorder
+
+STOP_S = 2.0  # how long stopping the stream may take before it is given up (a dead server never answers)
 
 
 class Renderer(Protocol):
@@ -125,6 +128,7 @@ class AudioOutput:
         self._flagged = 0
         self._flagged_at_arm = 0
         self._stream: Any = None
+        self._calls_seen, self._calls_at = 0, time.monotonic()
 
     def start(self) -> None:
         """Open and start the stream; SiamError naming the device and the devices there are when it fails."""
@@ -185,11 +189,18 @@ class AudioOutput:
                 stats.load_max = load
                 stats.load_max_at_s = self.clock.frame / self.samplerate
 
-    def stop(self) -> None:
-        """Stop and close the stream (idempotent)."""
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            finally:
-                self._stream = None
+    def stop(self) -> bool:
+        """Stop and close the stream (idempotent), giving up after STOP_S (a stream whose server died may never
+        stop); False when it had to give up."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return True
+        return run_within(STOP_S, lambda: (stream.stop(), stream.close()), "siam-rt audio stop")
+
+    def stalled(self, seconds: float = 1.0) -> bool:
+        """True when the stream has not called back for ``seconds`` while open (its server is gone)."""
+        now = time.monotonic()
+        if self._stream is None or self.stats.callbacks != self._calls_seen:
+            self._calls_seen, self._calls_at = self.stats.callbacks, now
+            return False
+        return now - self._calls_at >= seconds

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from siam_rt.errors import SiamError
+from siam_rt.io.bounded import run_within
 from siam_rt.io.clock import AudioClock, MidiStamps
 from siam_rt.io.devices import quiet_stderr
 
@@ -273,12 +274,9 @@ class MidiInput:
             self._thread = None
         midi_in = getattr(self, "midi_in", None)
         if midi_in is not None:
-            try:
-                midi_in.close_port()
-                midi_in.delete()
-            except Exception:
-                pass
             self.midi_in = None
+            # a JACK MIDI port of a server that died may never close: give up after 2 s
+            run_within(2.0, lambda: (midi_in.close_port(), midi_in.delete()), "siam-rt midi close")
 
     def __enter__(self) -> MidiInput:
         return self

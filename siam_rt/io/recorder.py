@@ -104,7 +104,8 @@ class Recorder:
             self._drain()
 
     def close(self, keep: bool = True) -> Path | None:
-        """Write what is left and rename the file into place (``keep=False``: delete it); returns the path."""
+        """Write what is left and rename the file into place (``keep=False``: delete it); returns the path. A
+        second close returns the same."""
         self._stop.set()
         self._thread.join(timeout=10)
         if self._closed is not None:  # ended early by a failed write: already in place
@@ -115,5 +116,7 @@ class Recorder:
         self._file.close()
         if not keep:
             self.part.unlink(missing_ok=True)
+            self._closed = self.path  # nothing kept; a second close does nothing
             return None
-        return commit(self.part, self.path)
+        self._closed = commit(self.part, self.path)
+        return self._closed

@@ -76,6 +76,9 @@ class LiveSession:
         self.opts = opts
         self.report = report
         self._chain_reported = self._record_reported = False
+        self.lost_at: float | None = None  # when the audio server went away
+        self.server_losses = 0
+        self.takes: list[str] = []  # recordings closed so far
         self.storms = StormWatch("a larger JACK period or --blocksize gives the callback more room")
         self.programs: dict[int, int] = {}  # last program change per channel (MIDI thread writes)
         self.played_channels: set[int] = set()
@@ -175,6 +178,17 @@ class LiveSession:
 
     # -- while playing ---------------------------------------------------------------------------------------
 
+    def check_server(self) -> bool:
+        """True once, when the audio stream has stopped calling back (its server is gone): the loss is counted
+        and the recording so far is closed as a valid file (play does not resume on a server that comes back)."""
+        if self.output is None or self.lost_at is not None or not self.output.stalled(1.0):
+            return False
+        self.lost_at = time.monotonic()
+        self.server_losses += 1
+        if self.recorder is not None:
+            self.takes.append(str(self.recorder.close(keep=True)))
+        return True
+
     def arm(self) -> None:
         """Count underruns and peak load from now (SIGUSR1: after connecting more clients)."""
         if self.output is not None:
@@ -192,6 +206,7 @@ class LiveSession:
             self._chain_reported = True
             self.report(f"effect chain {self.opts.chain}: {es.chain_error}; the chain is bypassed from now on")
         errors += " | chain bypassed" if es.chain_error else ""
+        errors += " | audio server lost" if self.lost_at is not None else ""
         if self.recorder is not None and self.recorder.failed and not self._record_reported:
             self._record_reported = True
             self.report(f"recording stopped: {self.recorder.failed}; {self.recorder.path} keeps the first "
@@ -228,6 +243,9 @@ class LiveSession:
         if self.recorder is not None:
             out.update(recorded=str(self.recorder.path), recorded_frames=self.recorder.frames,
                        recorder_dropped_frames=self.recorder.dropped, recording_failed=self.recorder.failed)
+        if self.server_losses:
+            out.update(server_losses=self.server_losses, takes=list(self.takes),
+                       seconds_without_sound=round(time.monotonic() - (self.lost_at or time.monotonic()), 2))
         return out
 
     # -- stop ----------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def noise_offset(key: int, layer: int, variant: int = 0) -> int:
     return int(((key * 8 + layer) * 0.6180339887 + variant * 0.3819660113) % 1.0 * NOISE_SPAN)
 
 
-def loop_end(row: np.ndarray, rate: int, f0: float) -> int:
+def loop_end(row: np.ndarray, rate: int, f0: float, pitch: bool = True) -> int:
     """Where a decoded event's loop may end at the latest: while it is still within LOOP_FLOOR_DB of its peak
     and still sounds its own pitch (``shape_row`` keeps 0.1 s after the peak). The layers of a key share the earliest
     of theirs (``shared_ends``), so every layer holds the timbre of the same moment and brightness keeps
@@ -50,8 +50,8 @@ def loop_end(row: np.ndarray, rate: int, f0: float) -> int:
     hop = max(16, int(round(SHAPE_HOP_S * rate)))
     level, peak = _levels(row, hop, rate)
     alive = np.flatnonzero(level >= level[peak] + LOOP_FLOOR_DB)
-    end = int(alive[-1]) * hop + hop // 2 if len(alive) else n
-    return min(end, n - 8, _pitch_holds_until(row, rate, f0, peak * hop))
+    end = min(int(alive[-1]) * hop + hop // 2 if len(alive) else n, n - 8)
+    return min(end, _pitch_holds_until(row, rate, f0, peak * hop)) if pitch else end
 
 
 def shared_ends(rows: np.ndarray, keys: list[int], rate: int, known: np.ndarray) -> list[int]:
@@ -305,9 +305,7 @@ class PresetCache:
         """Event vectors [N, D] of ``keys`` (0..87) in this preset's context -> rows [N, length] at the cache's
         rate, shaped like the instrument (``shape_row``, loop ends shared per key through ``ends``), and each
         row's (peak, loop start, loop length)."""
-        audio = model.decode(vectors.astype(np.float32), self.preset.context, np.full(len(vectors), HOLD_S),
-                             np.asarray(noise, np.int64))
-        rows = resample_rows(audio, self.model_rate, self.rate, self.length)
+        rows = self._decoded(model, vectors, noise)
         meta = []
         for i, (k, end) in enumerate(zip(keys, shared_ends(rows, keys, self.rate, ends), strict=True)):
             rows[i], *m = shape_row(rows[i], self.rate, key_f0(k), self.curve[k], self.late[k], end)
@@ -318,10 +316,21 @@ class PresetCache:
                  ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
         """One vector decoded outside the table (humanize, mod wheel): (row with PAD, level table, meta), its
         loop ending no later than its key's."""
+        decoded = self._decoded(model, vector[None], [noise])[0]
+        f0, known = key_f0(key), int(self.ends[key])
+        # the key's own loop end is known once the key is filled: only this row's level is looked at then (the
+        # pitch analysis runs FFTs over the whole row, and this runs on the worker while the audio plays)
+        end = min(known, loop_end(decoded, self.rate, f0, pitch=False)) if known else loop_end(decoded, self.rate, f0)
+        shaped, *meta = shape_row(decoded, self.rate, f0, self.curve[key], self.late[key], end)
         row = np.zeros(self.length + PAD, np.float32)
-        rows, meta = self.decode(model, vector[None], [key], [noise], self.ends.copy())
-        row[: self.length] = rows[0]
-        return row, level_table(row[None, : self.length])[0], meta[0]
+        row[: self.length] = shaped
+        return row, level_table(row[None, : self.length])[0], tuple(meta)
+
+    def _decoded(self, model: OnnxModel, vectors: np.ndarray, noise: list[int]) -> np.ndarray:
+        """Vectors decoded in this preset's context, held, with their noise, at the cache's rate [N, length]."""
+        audio = model.decode(vectors.astype(np.float32), self.preset.context, np.full(len(vectors), HOLD_S),
+                             np.asarray(noise, np.int64))
+        return resample_rows(audio, self.model_rate, self.rate, self.length)
 
     def row(self, key: int, layer: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
         """A filled row of the table: (samples with PAD, level table, (peak, loop start, loop length))."""

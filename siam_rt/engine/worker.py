@@ -22,7 +22,7 @@ from siam_rt.runtime.onnx_model import OnnxModel
 from siam_rt.timbre.preset import Preset
 
 log = logging.getLogger(__name__)
-LIVE_ROWS = 512  # live-decoded events kept (least recently made dropped first)
+LIVE_ROWS = 128  # live-decoded events kept (least recently made dropped first): ~37 MB at 48 kHz
 
 
 class DecodeWorker:
